@@ -1,0 +1,61 @@
+"""ruilkring: a platform for Dutch ruilkringen (local exchange trading systems)."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from ruilkring.config import load_config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: defaults, then ``RUILKRING_*`` environment variables, then ``config``."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    load_config(app, config)
+
+    from ruilkring import extensions, i18n, web
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(
+        app, extensions.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True
+    )
+    extensions.csrf.init_app(app)
+    extensions.htmx.init_app(app)
+    extensions.mail.init_app(app)
+    extensions.limiter.init_app(app)
+    i18n.init_app(app)
+    _import_models()
+    web.init_app(app)
+    _register_blueprints(app)
+
+    from ruilkring.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _import_models() -> None:
+    """Every model module, so metadata (and Alembic autogenerate) sees all tables."""
+    from ruilkring.audit import models as _audit  # noqa: F401
+    from ruilkring.auth import models as _auth  # noqa: F401
+    from ruilkring.members import models as _members  # noqa: F401
+    from ruilkring.notifications import models as _notifications  # noqa: F401
+    from ruilkring.rings import models as _rings  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from ruilkring.admin.views import bp as admin_bp
+    from ruilkring.auth.views import bp as auth_bp
+    from ruilkring.main.views import bp as main_bp
+    from ruilkring.members.views import bp as members_bp
+    from ruilkring.municipality.views import bp as municipality_bp
+    from ruilkring.rings.views import bp as rings_bp
+
+    for blueprint in (main_bp, auth_bp, rings_bp, members_bp, admin_bp, municipality_bp):
+        app.register_blueprint(blueprint)

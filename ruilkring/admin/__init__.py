@@ -1,0 +1,1 @@
+"""Platform administration: rings, their coordinators and gemeente viewers."""

@@ -1,0 +1,1 @@
+"""The append-only record of what coordinators and admins did, and why."""

@@ -1,0 +1,57 @@
+"""Flask CLI commands for operators and cron: ``flask --app ruilkring <command>``."""
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from ruilkring.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(demo_command)
+    app.cli.add_command(create_admin_command)
+
+
+@click.command("demo")
+@click.option("--members", default=60, show_default=True, help="Members in the main demo ring.")
+@click.option("--months", default=12, show_default=True, help="Months of history to make up.")
+@click.option("--seed", default=1, show_default=True, help="The same seed gives the same data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has data.")
+@with_appcontext
+def demo_command(members: int, months: int, seed: int, if_empty: bool) -> None:
+    """Fill an empty database with realistic, deterministic demo data."""
+    from ruilkring.demo import DemoError, demo_load, database_is_empty
+
+    if if_empty and not database_is_empty():
+        click.echo("The database already has data; no demo data loaded.")
+        return
+    try:
+        summary = demo_load(members=members, months=months, seed=seed)
+    except DemoError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(summary)
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Beheerder", show_default=True)
+@click.password_option(help="Asked for when not given.")
+@with_appcontext
+def create_admin_command(email: str, name: str, password: str) -> None:
+    """Create a platform admin, or make an existing account admin."""
+    from ruilkring.auth.models import User
+    from ruilkring.auth.services import normalise_email, password_set, user_by_email
+    from ruilkring.errors import DomainError
+
+    user = user_by_email(email)
+    if user is None:
+        user = User(email=normalise_email(email), name=name)
+        db.session.add(user)
+    try:
+        password_set(user=user, password=password)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    user.is_admin = True
+    db.session.commit()
+    click.echo(f"{user.email} is now an admin.")

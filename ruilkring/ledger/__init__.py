@@ -1,0 +1,1 @@
+"""The time-credit ledger: accounts, transfers and their double entries."""

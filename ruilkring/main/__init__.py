@@ -1,0 +1,1 @@
+"""The front page, language choice, notifications and the development outbox."""

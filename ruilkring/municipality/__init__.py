@@ -1,0 +1,1 @@
+"""The read-only view of a gemeente: aggregate figures only, never a person."""

@@ -1,0 +1,1 @@
+"""Rings (ruilkringen), the gemeenten that fund them and their wijken; admin set-up."""

@@ -1,0 +1,106 @@
+"""Request plumbing shared by every area: login, errors, template helpers, htmx helpers."""
+
+import logging
+
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import func, select
+
+from ruilkring.extensions import db, htmx, login_manager
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Log in om deze pagina te zien.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from ruilkring.auth.models import User
+
+        return db.session.get(User, int(user_id))
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(get_locale=get_locale)
+    app.jinja_env.filters.update(date=format_date, datetime=format_datetime)
+    app.context_processor(_layout_context)
+    app.after_request(_vary_on_htmx)
+    _register_error_pages(app)
+
+
+def _layout_context() -> dict:
+    """What the page layout needs: the user's rings and unread notifications."""
+    from ruilkring.members.models import ACCESS_STATUSES, Member
+    from ruilkring.notifications.models import Notification
+
+    if not (current_user and current_user.is_authenticated):  # no user outside requests (mail)
+        return {}
+    memberships = db.session.scalars(
+        select(Member).where(Member.user_id == current_user.id, Member.status.in_(ACCESS_STATUSES))
+    ).all()
+    unread = db.session.scalar(
+        select(func.count()).where(
+            Notification.user_id == current_user.id, Notification.read_at.is_(None)
+        )
+    )
+    return {"my_memberships": memberships, "unread_notifications": unread}
+
+
+def _vary_on_htmx(response):
+    """Pages and fragments share URLs: caches must tell them apart."""
+    response.vary.update(("HX-Request", "HX-Target"))
+    return response
+
+
+def htmx_targets(target_id: str) -> bool:
+    """Whether this is an htmx request that swaps just the element ``target_id``.
+
+    Boosted navigation is an htmx request too, so checking the target (not merely the
+    HX-Request header) tells a fragment request from a whole page.
+    """
+    return bool(htmx) and htmx.target == target_id
+
+
+def page_or_fragment(page: str, fragment: str, target_id: str, **context) -> str:
+    """Render ``fragment`` alone for htmx requests aimed at ``target_id``, else ``page``."""
+    return render_template(fragment if htmx_targets(target_id) else page, **context)
+
+
+def _register_error_pages(app: Flask) -> None:
+    def error_page(status: int, title, text):
+        return render_template("errors.html", status=status, title=title, text=text), status
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return error_page(400, _l("Verzoek niet begrepen"), _l("Controleer wat u invulde en probeer het opnieuw."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        flash(_l("Het formulier was verlopen. Vul het opnieuw in en verstuur het nog eens."), "error")
+        return redirect(request.referrer or url_for("main.home"))
+
+    @app.errorhandler(403)
+    @app.errorhandler(404)
+    def not_found(error):
+        return error_page(404, _l("Pagina niet gevonden"), _l("Deze pagina bestaat niet, of u heeft er geen toegang toe."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return error_page(405, _l("Dat kan hier niet"), _l("Deze pagina kan niet op deze manier worden gebruikt."))
+
+    @app.errorhandler(429)
+    def too_many_requests(error):
+        return error_page(429, _l("Even geduld"), _l("Te veel pogingen achter elkaar. Wacht een kwartier en probeer het dan opnieuw."))
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return error_page(500, _l("Er ging iets mis"), _l("Er ging bij ons iets mis. Er is niets opgeslagen; probeer het later nog eens."))
+
