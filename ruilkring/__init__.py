@@ -22,6 +22,10 @@ def create_app(config: dict | None = None) -> Flask:
     from ruilkring import extensions, i18n, web
 
     extensions.db.init_app(app)
+    with app.app_context():
+        from ruilkring.database import configure_engine
+
+        configure_engine(extensions.db.engine)
     extensions.migrate.init_app(
         app, extensions.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True
     )
@@ -44,6 +48,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic autogenerate) sees all tables."""
     from ruilkring.audit import models as _audit  # noqa: F401
     from ruilkring.auth import models as _auth  # noqa: F401
+    from ruilkring.ledger import models as _ledger  # noqa: F401
     from ruilkring.members import models as _members  # noqa: F401
     from ruilkring.notifications import models as _notifications  # noqa: F401
     from ruilkring.rings import models as _rings  # noqa: F401
@@ -52,10 +57,11 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from ruilkring.admin.views import bp as admin_bp
     from ruilkring.auth.views import bp as auth_bp
+    from ruilkring.ledger.views import bp as ledger_bp
     from ruilkring.main.views import bp as main_bp
     from ruilkring.members.views import bp as members_bp
     from ruilkring.municipality.views import bp as municipality_bp
     from ruilkring.rings.views import bp as rings_bp
 
-    for blueprint in (main_bp, auth_bp, rings_bp, members_bp, admin_bp, municipality_bp):
+    for blueprint in (main_bp, auth_bp, rings_bp, members_bp, ledger_bp, admin_bp, municipality_bp):
         app.register_blueprint(blueprint)

@@ -10,6 +10,7 @@ from ruilkring.extensions import db
 def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(ledger_cli)
 
 
 @click.command("demo")
@@ -55,3 +56,31 @@ def create_admin_command(email: str, name: str, password: str) -> None:
     user.is_admin = True
     db.session.commit()
     click.echo(f"{user.email} is now an admin.")
+
+
+ledger_cli = click.Group("ledger", help="Ledger checks and maintenance.")
+
+
+@ledger_cli.command("verify")
+@with_appcontext
+def ledger_verify_command() -> None:
+    """Check every ledger invariant over all rings; exit 1 naming each problem."""
+    from ruilkring.ledger.verify import CHECKS, ledger_verify
+
+    problems = ledger_verify()
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"ledger ok: {len(CHECKS)} checks passed")
+
+
+@ledger_cli.command("expire-requests")
+@with_appcontext
+def ledger_expire_requests_command() -> None:
+    """Mark payment requests past their date as expired (run daily from cron)."""
+    from ruilkring.ledger.services import payment_requests_expire
+
+    count = payment_requests_expire()
+    db.session.commit()
+    click.echo(f"{count} payment requests expired")

@@ -7,10 +7,15 @@ class DomainError(Exception):
     ``message`` is a lazy translated string, so it is shown in the reader's language.
     """
 
-    def __init__(self, message, field: str | None = None):
+    #: machine-readable code for the JSON API (problem+json)
+    code = "invalid"
+
+    def __init__(self, message, field: str | None = None, code: str | None = None):
         super().__init__(str(message))
         self.message = message
         self.field = field
+        if code is not None:
+            self.code = code
 
     def apply_to(self, form) -> None:
         """Show the error next to its field, or above the form."""

@@ -1,8 +1,9 @@
 """Column types shared by the areas."""
 
+import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
 
@@ -21,3 +22,9 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect):
         return None if value is None else value.replace(tzinfo=UTC)
+
+
+def str_enum(cls: type[enum.StrEnum]) -> Enum:
+    """A string column holding the enum's values (not its names), checked on write."""
+    return Enum(cls, native_enum=False, length=20, validate_strings=True,
+                values_callable=lambda members: [m.value for m in members])

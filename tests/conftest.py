@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
+from flask import g
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -82,8 +84,24 @@ def empty_database() -> None:
                 connection.execute(text(f"DELETE FROM {table}"))
 
 
+class FreshRequestClient(FlaskClient):
+    """Each request starts with an empty ``g``, as it does in production.
+
+    The test keeps one app context open (so factories and requests share the database
+    session), and Flask reuses that context for every request it serves; without this,
+    ``g`` (the signed-in user, the cached locale, the current ring) would leak from one
+    request into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        for name in list(vars(g._get_current_object())):
+            delattr(g, name)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = FreshRequestClient
     return app.test_client()
 
 

@@ -5,6 +5,7 @@ from werkzeug.security import generate_password_hash
 
 from ruilkring.auth.models import User
 from ruilkring.extensions import db
+from ruilkring.ledger.services import account_open
 from ruilkring.members.models import Member, MemberRole, MemberStatus
 from ruilkring.rings.models import Municipality, Neighbourhood, Ring
 
@@ -56,7 +57,7 @@ class UserFactory(BaseFactory):
     class Meta:
         model = User
 
-    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    email = factory.Sequence(lambda n: f"person{n}@example.org")
     name = factory.Faker("name", locale="nl_NL")
     password_hash = _PASSWORD_HASH
     phone = "030-1234567"
@@ -73,3 +74,9 @@ class MemberFactory(BaseFactory):
     status = MemberStatus.ACTIVE
     neighbourhood = factory.LazyAttribute(lambda m: m.ring.neighbourhoods[0] if m.ring.neighbourhoods else None)
     house_rules_accepted_version = 1
+
+    @factory.post_generation
+    def account(self, create, extracted, **kwargs):
+        """Members who were admitted have an account, as ``member_approve`` gives them."""
+        if self.status not in (MemberStatus.PENDING, MemberStatus.DECLINED):
+            account_open(member=self)

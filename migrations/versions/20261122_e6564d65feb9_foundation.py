@@ -1,4 +1,4 @@
-"""foundation
+"""foundation: rings, gemeenten, wijken, users, members, notifications, audit log
 
 Revision ID: e6564d65feb9
 Revises: 
@@ -46,6 +46,7 @@ def upgrade():
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('house_rules', sa.Text(), nullable=False),
     sa.Column('house_rules_version', sa.Integer(), nullable=False),
+    sa.Column('payment_request_days', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint('default_max_balance >= 0', name=op.f('ck_rings_max_not_negative')),
     sa.CheckConstraint('default_min_balance <= 0', name=op.f('ck_rings_min_not_positive')),
@@ -77,8 +78,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ring_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('role', sa.Enum('MEMBER', 'COORDINATOR', name='memberrole', native_enum=False, length=20), nullable=False),
-    sa.Column('status', sa.Enum('PENDING', 'DECLINED', 'ACTIVE', 'INACTIVE', 'LEAVING', 'LEFT', name='memberstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('role', sa.Enum('member', 'coordinator', name='memberrole', native_enum=False, length=20), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'declined', 'active', 'inactive', 'leaving', 'left', name='memberstatus', native_enum=False, length=20), nullable=False),
     sa.Column('neighbourhood_id', sa.Integer(), nullable=True),
     sa.Column('birth_year', sa.Integer(), nullable=True),
     sa.Column('bio', sa.Text(), nullable=False),

@@ -3,12 +3,12 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ruilkring import clock
 from ruilkring.extensions import db
-from ruilkring.types import UTCDateTime
+from ruilkring.types import UTCDateTime, str_enum
 
 
 class MemberStatus(enum.StrEnum):
@@ -41,14 +41,9 @@ class Member(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     ring_id: Mapped[int] = mapped_column(ForeignKey("rings.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    role: Mapped[MemberRole] = mapped_column(
-        Enum(MemberRole, native_enum=False, length=20, validate_strings=True),
-        default=MemberRole.MEMBER,
-    )
+    role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole), default=MemberRole.MEMBER)
     status: Mapped[MemberStatus] = mapped_column(
-        Enum(MemberStatus, native_enum=False, length=20, validate_strings=True),
-        default=MemberStatus.PENDING,
-        index=True,
+        str_enum(MemberStatus), default=MemberStatus.PENDING, index=True
     )
     neighbourhood_id: Mapped[int | None] = mapped_column(ForeignKey("neighbourhoods.id"))
     birth_year: Mapped[int | None]

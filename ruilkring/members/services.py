@@ -13,6 +13,7 @@ from ruilkring.auth import services as auth_services
 from ruilkring.auth.models import User
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
+from ruilkring.ledger.services import account_open
 from ruilkring.members.models import Member, MemberRole, MemberStatus
 from ruilkring.notifications.services import mail_queue, notification_create
 from ruilkring.rings.models import Ring
@@ -140,6 +141,7 @@ def _transition(*, member: Member, to: MemberStatus, actor: User, reason: str = 
 def member_approve(*, member: Member, approved_by: User) -> None:
     """Admit a pending member; they are told by mail."""
     _transition(member=member, to=MemberStatus.ACTIVE, actor=approved_by)
+    account_open(member=member)
     member.approved_at = clock.now()
     member.approved_by_id = approved_by.id
     mail_queue(

@@ -7,6 +7,8 @@ from flask_login import current_user, login_required
 from ruilkring.access import coordinator_required, is_ring_coordinator, public, ring_blueprint, ring_member_or_404
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
+from ruilkring.ledger import selectors as ledger_selectors
+from ruilkring.ledger.services import account_open
 from ruilkring.members import selectors, services
 from ruilkring.members.forms import EraseForm, JoinForm, MemberFilterForm, ProfileForm, ReasonForm, SignupForm
 from ruilkring.members.models import MemberStatus
@@ -55,7 +57,11 @@ def home():
     pending = None
     if is_ring_coordinator():
         pending = selectors.status_counts(ring=g.ring).get(MemberStatus.PENDING, 0)
-    return render_template("members/home.html", pending=pending)
+    account = account_open(member=g.member)
+    db.session.commit()  # only writes when an old member had no account yet
+    incoming, _outgoing = ledger_selectors.pending_requests_for(member=g.member)
+    return render_template("members/home.html", pending=pending, account=account,
+                           limit=ledger_selectors.limit_status(account), incoming=incoming)
 
 
 @bp.route("/leden")

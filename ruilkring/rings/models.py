@@ -64,6 +64,7 @@ class Ring(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     house_rules: Mapped[str] = mapped_column(Text, default="")
     house_rules_version: Mapped[int] = mapped_column(default=1)
+    payment_request_days: Mapped[int] = mapped_column(default=30)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     municipality: Mapped[Municipality] = relationship(back_populates="rings")

@@ -13,6 +13,7 @@ from ruilkring.auth import services as auth_services
 from ruilkring.auth.models import User
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
+from ruilkring.ledger.services import account_open
 from ruilkring.members.models import Member, MemberRole, MemberStatus
 from ruilkring.notifications.services import mail_queue
 from ruilkring.rings.models import Municipality, Neighbourhood, Ring
@@ -160,6 +161,7 @@ def coordinator_appoint(*, ring: Ring, email: str, name: str, appointed_by: User
         member.approved_by_id = appointed_by.id
     member.house_rules_accepted_version = ring.house_rules_version
     db.session.flush()
+    account_open(member=member)
     audit_record(actor=appointed_by, action="member.appoint_coordinator", subject=member, old=old,
                  new={"role": "coordinator", "status": "active"})
     if is_new:

@@ -1,0 +1,81 @@
+"""Database engine set-up, and the one place where ledger writes commit.
+
+SQLite ignores ``SELECT ... FOR UPDATE``; a ledger write there starts its transaction
+with ``BEGIN IMMEDIATE`` instead, which takes the write lock before anything is read.
+To choose the BEGIN per transaction, the pysqlite driver's own transaction handling is
+switched off and SQLAlchemy emits BEGIN itself (the recipe from SQLAlchemy's SQLite docs).
+"""
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from ruilkring.extensions import db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 8
+
+
+def configure_engine(engine: Engine) -> None:
+    """SQLite: WAL, foreign keys, a busy timeout and explicit BEGINs."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN, see on_begin
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _retryable(error: DBAPIError) -> bool:
+    """Deadlocks, serialization failures, a busy SQLite and a lost idempotency-key race
+    are solved by running the whole unit again."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in ("40001", "40P01"):  # serialization_failure, deadlock_detected
+        return True
+    if isinstance(error, IntegrityError):
+        return "idempotency_key" in str(error.orig)
+    message = str(error.orig).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+def run_ledger_transaction(work: Callable[[], T], *, attempts: int = MAX_ATTEMPTS) -> T:
+    """Run ``work`` (service calls that write ledger rows) in its own transaction and commit.
+
+    Whatever the request read before is committed first (reads only), so the unit starts
+    fresh: with the write lock on SQLite, ready for row locks on PostgreSQL. On a
+    deadlock, serialization failure, busy database or a concurrent insert of the same
+    idempotency key, the whole unit is rolled back and run again, a bounded number of times.
+    """
+    for attempt in range(1, attempts + 1):
+        db.session.commit()
+        db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except DBAPIError as error:
+            db.session.rollback()
+            if attempt == attempts or not _retryable(error):
+                raise
+            log.info("ledger transaction retried (attempt %d): %s", attempt, error.orig)
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise AssertionError("unreachable")

@@ -1,0 +1,605 @@
+"""The only code that writes ledger rows (accounts' balances, transfers, entries).
+
+The write path, the same on SQLite and PostgreSQL, runs inside one transaction started
+by ``ruilkring.database.run_ledger_transaction``:
+
+1. lock the accounts involved in ascending id order (``SELECT ... FOR UPDATE`` on
+   PostgreSQL; SQLite already holds the write lock from ``BEGIN IMMEDIATE``);
+2. look up the idempotency key: a replay returns the first transfer, the same key with
+   another payload is refused;
+3. refuse a move that takes an account further past a limit: a debit may not end below
+   the minimum, a credit may not end above the maximum (an account already past a limit
+   after it was tightened may still move back towards it);
+4. insert the transfer and its two entries and update the cached balances and versions.
+
+Nothing here commits, and nothing is ever updated or deleted: mistakes are undone by a
+reversal or fixed by a correction.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ruilkring import clock
+from ruilkring.audit.services import audit_record
+from ruilkring.auth.models import User
+from ruilkring.errors import DomainError
+from ruilkring.extensions import db
+from ruilkring.ledger.amounts import format_minutes
+from ruilkring.ledger.models import (
+    Account,
+    AccountKind,
+    AccountStatus,
+    Entry,
+    LimitChange,
+    PaymentRequest,
+    PaymentRequestStatus,
+    Transfer,
+    TransferKind,
+)
+from ruilkring.members.models import ACCESS_STATUSES, Member, MemberStatus
+from ruilkring.notifications.services import mail_queue, notification_create
+from ruilkring.rings.models import Ring
+
+MAX_DESCRIPTION = 500
+MAX_AMOUNT = 1000 * 60  # no single trade is a thousand hours
+
+
+class LimitExceeded(DomainError):
+    """The transfer would take an account further past a limit. ``possible`` is the
+    largest amount (minutes) that would have been accepted."""
+
+    code = "limit_exceeded"
+
+    def __init__(self, message, possible: int, field: str | None = "amount"):
+        super().__init__(message, field=field)
+        self.possible = possible
+
+
+# Accounts
+
+
+def account_open(*, member: Member) -> Account:
+    """The member's account, created with the ring's default limits when missing."""
+    account = db.session.scalar(select(Account).where(Account.member_id == member.id))
+    if account is None:
+        account = Account(ring_id=member.ring_id, member_id=member.id, kind=AccountKind.MEMBER)
+        db.session.add(account)
+        db.session.flush()
+    return account
+
+
+def system_account(*, ring: Ring, kind: AccountKind) -> Account:
+    """The ring's own account of this kind (the pot, or the opening-balance account)."""
+    if kind == AccountKind.MEMBER:
+        raise ValueError("member accounts belong to a member")
+    account = db.session.scalar(
+        select(Account).where(Account.ring_id == ring.id, Account.kind == kind, Account.member_id.is_(None))
+    )
+    if account is None:
+        account = Account(ring_id=ring.id, kind=kind)
+        db.session.add(account)
+        db.session.flush()
+    return account
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits in force for an account; None means no limit on that side."""
+
+    min_balance: int | None
+    max_balance: int | None
+
+
+def limits_in_force(account: Account) -> Limits:
+    """Personal limits, else the ring's defaults; a leaving member may only move towards
+    zero (limits 0 and 0); the ring's own accounts have no limits."""
+    if account.kind != AccountKind.MEMBER:
+        return Limits(None, None)
+    if account.member.status == MemberStatus.LEAVING:
+        return Limits(0, 0)
+    ring = account.ring
+    return Limits(
+        account.min_balance if account.min_balance is not None else ring.default_min_balance,
+        account.max_balance if account.max_balance is not None else ring.default_max_balance,
+    )
+
+
+def _lock_accounts(account_ids: set[int]) -> dict[int, Account]:
+    """Lock the rows in ascending id order (PostgreSQL) and refresh them from the database."""
+    rows = db.session.scalars(
+        select(Account).where(Account.id.in_(account_ids)).order_by(Account.id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).all()
+    return {account.id: account for account in rows}
+
+
+def _payload_hash(**payload) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check_limits(payer: Account, payee: Account, amount: int) -> None:
+    payer_limits, payee_limits = limits_in_force(payer), limits_in_force(payee)
+    possible = amount
+    problems = []
+    if payer_limits.min_balance is not None and payer.balance - amount < payer_limits.min_balance:
+        possible = min(possible, max(0, payer.balance - payer_limits.min_balance))
+        problems.append("payer")
+    if payee_limits.max_balance is not None and payee.balance + amount > payee_limits.max_balance:
+        possible = min(possible, max(0, payee_limits.max_balance - payee.balance))
+        problems.append("payee")
+    if not problems:
+        return
+    hours = format_minutes(possible)
+    if possible == 0 and problems == ["payer"]:
+        message = _l("Dit kan niet: de betaler zit aan de ondergrens van zijn of haar saldo. "
+                     "Er kan nu niets meer af.")
+    elif possible == 0:
+        message = _l("Dit kan niet: de ontvanger zit aan de bovengrens van zijn of haar saldo. "
+                     "Er kan nu niets meer bij.")
+    elif problems == ["payer"]:
+        message = _l("Dit bedrag is te hoog: de betaler zou onder de ondergrens komen. "
+                     "Er kan nu hoogstens %(hours)s uur af.", hours=hours)
+    else:
+        message = _l("Dit bedrag is te hoog: de ontvanger zou boven de bovengrens komen. "
+                     "Er kan nu hoogstens %(hours)s uur bij.", hours=hours)
+    raise LimitExceeded(message, possible=possible)
+
+
+def _check_can_trade(account: Account, kind: TransferKind) -> None:
+    if account.status != AccountStatus.ACTIVE:
+        raise DomainError(_l("Deze rekening is bevroren of gesloten; er kan niets op worden geboekt."))
+    # Trades need members who take part; corrections and reversals by a coordinator may
+    # touch any member's account, so the books can always be put right.
+    if kind in (TransferKind.TRADE, TransferKind.FEE) and account.kind == AccountKind.MEMBER:
+        if account.member.status not in ACCESS_STATUSES:
+            raise DomainError(
+                _l("%(name)s doet op dit moment niet mee in de kring; ruilen kan niet.",
+                   name=account.member.name),
+                field="payee",
+            )
+
+
+def transfer_create(
+    *,
+    payer: Account,
+    payee: Account,
+    amount: int,
+    idempotency_key: str,
+    entered_by: User | None,
+    kind: TransferKind = TransferKind.TRADE,
+    description: str = "",
+    reason: str = "",
+    on_behalf_of: Member | None = None,
+    occurred_on: date | None = None,
+    reverses: Transfer | None = None,
+    override_limits: bool = False,
+) -> Transfer:
+    """Book ``amount`` minutes from ``payer`` to ``payee`` (both accounts of one ring).
+
+    A replay of ``idempotency_key`` with the same payload returns the first transfer; with
+    another payload it is refused. ``override_limits`` lets a coordinator's reversal or a
+    historical import pass a limit; it is recorded on the transfer and in the audit log.
+    """
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise DomainError(_l("Vul een bedrag in dat groter is dan nul."), field="amount")
+    if amount > MAX_AMOUNT:
+        raise DomainError(_l("Dat bedrag is onwaarschijnlijk hoog. Controleer het nog eens."), field="amount")
+    if payer.id == payee.id:
+        raise DomainError(_l("U kunt niet aan uzelf betalen."), field="payee")
+    if payer.ring_id != payee.ring_id:
+        raise DomainError(_l("Betalen kan alleen binnen dezelfde kring."), field="payee")
+    if not idempotency_key or len(idempotency_key) > 80:
+        raise DomainError(_l("Het formulier is niet compleet. Laad de pagina opnieuw."))
+    if override_limits and not reason.strip():
+        raise DomainError(_l("Geef een reden op om de grenzen te mogen overschrijden."), field="reason")
+    description = description.strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise DomainError(_l("De omschrijving is te lang (hoogstens %(n)d tekens).", n=MAX_DESCRIPTION),
+                          field="description")
+    payload_hash = _payload_hash(payer=payer.id, payee=payee.id, amount=amount, kind=kind.value,
+                                 description=description, reverses=reverses.id if reverses else None)
+
+    accounts = _lock_accounts({payer.id, payee.id})
+    payer, payee = accounts[payer.id], accounts[payee.id]
+
+    existing = db.session.scalar(select(Transfer).where(Transfer.idempotency_key == idempotency_key))
+    if existing is not None:
+        if existing.payload_hash != payload_hash:
+            raise DomainError(
+                _l("Deze betaling is al eerder verstuurd met andere gegevens. Laad het formulier opnieuw."),
+                code="idempotency_conflict",
+            )
+        existing.replayed = True
+        return existing
+
+    for account in (payer, payee):
+        _check_can_trade(account, kind)
+    if not override_limits:
+        _check_limits(payer, payee, amount)
+
+    transfer = Transfer(
+        ring_id=payer.ring_id,
+        payer_account_id=payer.id,
+        payee_account_id=payee.id,
+        amount=amount,
+        kind=kind,
+        description=description,
+        reason=reason.strip(),
+        idempotency_key=idempotency_key,
+        payload_hash=payload_hash,
+        reverses_id=reverses.id if reverses else None,
+        entered_by_id=entered_by.id if entered_by else None,
+        on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
+        limit_override=override_limits,
+        occurred_on=occurred_on or clock.now().date(),
+    )
+    db.session.add(transfer)
+    db.session.flush()
+    for account, signed in ((payer, -amount), (payee, amount)):
+        limits = limits_in_force(account)
+        account.balance += signed
+        account.version += 1
+        db.session.add(Entry(
+            transfer_id=transfer.id, account_id=account.id, amount=signed,
+            balance_after=account.balance, account_version=account.version,
+            min_balance=limits.min_balance, max_balance=limits.max_balance,
+        ))
+    db.session.flush()
+    if override_limits:
+        audit_record(actor=entered_by, action="transfer.limit_override", ring=payer.ring,
+                     new={"transfer": transfer.id, "amount": amount}, reason=reason)
+    return transfer
+
+
+# Member-facing operations
+
+
+def _member_account(member: Member) -> Account:
+    return account_open(member=member)
+
+
+def _notify_payment(transfer: Transfer, payer: Member, payee: Member) -> None:
+    ring = payee.ring
+    text = _l("%(payer)s heeft u %(hours)s uur betaald: %(description)s",
+              payer=payer.name, hours=format_minutes(transfer.amount), description=transfer.description)
+    link = url_for("ledger.statement", ring_slug=ring.slug)
+    notification_create(user=payee.user, ring=ring, text=text, link=link)
+    mail_queue(user=payee.user, subject=_l("U heeft %(hours)s uur ontvangen", hours=format_minutes(transfer.amount)),
+               template="payment_received", payer=payer, transfer=transfer, ring=ring,
+               link=url_for("ledger.statement", ring_slug=ring.slug, _external=True))
+
+
+def payment_create(
+    *, payer: Member, payee: Member, amount: int, description: str, idempotency_key: str,
+) -> Transfer:
+    """A member pays another member of the same ring; the payee is told in the app and by mail."""
+    if payee.ring_id != payer.ring_id:
+        raise DomainError(_l("Deze persoon is geen lid van uw kring."), field="payee")
+    if payee.id == payer.id:
+        raise DomainError(_l("U kunt niet aan uzelf betalen."), field="payee")
+    if not description.strip():
+        raise DomainError(_l("Schrijf erbij waarvoor u betaalt."), field="description")
+    transfer = transfer_create(
+        payer=_member_account(payer), payee=_member_account(payee), amount=amount,
+        idempotency_key=idempotency_key, entered_by=payer.user, description=description,
+    )
+    if not transfer.replayed:
+        _notify_payment(transfer, payer, payee)
+    return transfer
+
+
+def coordinator_book(
+    *, payer: Member, payee: Member, amount: int, description: str, note: str,
+    booked_by: User, idempotency_key: str,
+) -> Transfer:
+    """A coordinator books a trade between two members on their behalf (a paper slip,
+    a member without internet). The note is required and kept with the transfer."""
+    if payer.ring_id != payee.ring_id:
+        raise DomainError(_l("Beide leden moeten in dezelfde kring zitten."), field="payee")
+    if not note.strip():
+        raise DomainError(_l("Schrijf een notitie: waarom boekt u dit voor de leden?"), field="note")
+    if not description.strip():
+        raise DomainError(_l("Schrijf erbij waarvoor betaald wordt."), field="description")
+    transfer = transfer_create(
+        payer=_member_account(payer), payee=_member_account(payee), amount=amount,
+        idempotency_key=idempotency_key, entered_by=booked_by, description=description,
+        reason=note, on_behalf_of=payer,
+    )
+    if not transfer.replayed:
+        audit_record(actor=booked_by, action="transfer.book_on_behalf", subject=payer,
+                     new={"transfer": transfer.id, "payee": payee.id, "amount": amount}, reason=note)
+        _notify_payment(transfer, payer, payee)
+    return transfer
+
+
+@dataclass
+class BulkLine:
+    member: Member
+    amount: int
+    possible: bool
+    problem: str = ""
+
+
+def _bulk_accounts(ring: Ring, counterpart: Member | None) -> Account:
+    return _member_account(counterpart) if counterpart else system_account(ring=ring, kind=AccountKind.POT)
+
+
+def bulk_preview(*, ring: Ring, members: list[Member], amount: int, direction: str,
+                 counterpart: Member | None = None) -> list[BulkLine]:
+    """What a bulk booking would do for each member, without writing anything.
+    ``direction`` is ``from_members`` (each member pays the counterpart, by default the
+    kring's pot) or ``to_members`` (the counterpart pays each member)."""
+    other = _bulk_accounts(ring, counterpart)
+    lines = []
+    for member in members:
+        account = _member_account(member)
+        payer, payee = (account, other) if direction == "from_members" else (other, account)
+        try:
+            if payer.id == payee.id:
+                raise DomainError(_l("De tegenrekening kan niet ook in de lijst staan."))
+            _check_can_trade(payer, TransferKind.FEE)
+            _check_can_trade(payee, TransferKind.FEE)
+            _check_limits(payer, payee, amount)
+        except DomainError as error:
+            lines.append(BulkLine(member, amount, False, str(error.message)))
+        else:
+            lines.append(BulkLine(member, amount, True))
+    return lines
+
+
+def bulk_book(
+    *, ring: Ring, members: list[Member], amount: int, direction: str, description: str,
+    booked_by: User, idempotency_key: str, counterpart: Member | None = None,
+) -> list[Transfer]:
+    """Book the same amount between many members and one counterpart, all or nothing:
+    if any single transfer is refused, none is booked."""
+    if direction not in ("from_members", "to_members"):
+        raise DomainError(_l("Kies een richting."), field="direction")
+    if not members:
+        raise DomainError(_l("Kies minstens één lid."), field="members")
+    if not description.strip():
+        raise DomainError(_l("Schrijf erbij waarvoor geboekt wordt."), field="description")
+    other = _bulk_accounts(ring, counterpart)
+    transfers = []
+    for member in members:
+        account = _member_account(member)
+        payer, payee = (account, other) if direction == "from_members" else (other, account)
+        try:
+            transfers.append(transfer_create(
+                payer=payer, payee=payee, amount=amount, kind=TransferKind.FEE,
+                idempotency_key=f"{idempotency_key}:{member.id}"[:80], entered_by=booked_by,
+                description=description, reason=str(_l("Groepsboeking")), on_behalf_of=member,
+            ))
+        except DomainError as error:
+            raise DomainError(
+                _l("Niets geboekt: bij %(name)s lukt het niet. %(problem)s", name=member.name,
+                   problem=str(error.message)),
+                field="members",
+            ) from error
+    audit_record(actor=booked_by, action="transfer.bulk_book", ring=ring,
+                 new={"members": len(members), "amount": amount, "direction": direction,
+                      "transfers": [t.id for t in transfers]})
+    return transfers
+
+
+# Coordinator corrections
+
+
+def transfer_reverse(
+    *, transfer: Transfer, reversed_by: User, reason: str, idempotency_key: str,
+    override_limits: bool = False,
+) -> Transfer:
+    """Undo ``transfer`` with a transfer the other way (same amount), once per transfer.
+    A reversal that would break a limit needs ``override_limits``, which is logged."""
+    if not reason.strip():
+        raise DomainError(_l("Geef een reden op voor het terugdraaien."), field="reason")
+    if transfer.kind == TransferKind.REVERSAL:
+        raise DomainError(_l("Een terugboeking kan zelf niet worden teruggedraaid. Boek een correctie."))
+    # Serialise with other reversals of the same transfer before looking for one.
+    _lock_accounts({transfer.payer_account_id, transfer.payee_account_id})
+    already = db.session.scalar(select(Transfer.id).where(Transfer.reverses_id == transfer.id))
+    if already is not None:
+        raise DomainError(_l("Deze transactie is al teruggedraaid."), code="already_reversed")
+    reversal = transfer_create(
+        payer=transfer.payee, payee=transfer.payer, amount=transfer.amount, kind=TransferKind.REVERSAL,
+        idempotency_key=idempotency_key, entered_by=reversed_by, reverses=transfer,
+        description=str(_l("Terugboeking van transactie %(id)d", id=transfer.id)),
+        reason=reason, override_limits=override_limits,
+    )
+    audit_record(actor=reversed_by, action="transfer.reverse", ring=transfer.payer.ring,
+                 old={"transfer": transfer.id}, new={"reversal": reversal.id,
+                                                     "override_limits": override_limits},
+                 reason=reason)
+    _notify_parties(transfer, _l("Transactie %(id)d (%(hours)s uur) is teruggedraaid door een coördinator. Reden: %(reason)s",
+                                 id=transfer.id, hours=format_minutes(transfer.amount), reason=reason))
+    return reversal
+
+
+def transfer_correct(
+    *, payer: Account, payee: Account, amount: int, corrected_by: User, reason: str,
+    idempotency_key: str, related: Transfer | None = None, override_limits: bool = False,
+) -> Transfer:
+    """A correction transfer for a partial fix, e.g. half of a wrong amount back."""
+    if not reason.strip():
+        raise DomainError(_l("Geef een reden op voor de correctie."), field="reason")
+    description = (str(_l("Correctie bij transactie %(id)d", id=related.id)) if related
+                   else str(_l("Correctie")))
+    correction = transfer_create(
+        payer=payer, payee=payee, amount=amount, kind=TransferKind.CORRECTION,
+        idempotency_key=idempotency_key, entered_by=corrected_by, description=description,
+        reason=reason, override_limits=override_limits,
+    )
+    audit_record(actor=corrected_by, action="transfer.correct", ring=payer.ring,
+                 new={"correction": correction.id, "related": related.id if related else None,
+                      "amount": amount}, reason=reason)
+    _notify_parties(correction, _l("Een coördinator heeft een correctie van %(hours)s uur geboekt. Reden: %(reason)s",
+                                   hours=format_minutes(amount), reason=reason))
+    return correction
+
+
+def _notify_parties(transfer: Transfer, text) -> None:
+    for account in (transfer.payer, transfer.payee):
+        if account.member is not None:
+            ring = account.ring
+            notification_create(user=account.member.user, ring=ring, text=text,
+                                link=url_for("ledger.statement", ring_slug=ring.slug))
+            mail_queue(user=account.member.user, subject=_l("Correctie in uw saldo"),
+                       template="transfer_corrected", text=text, ring=ring)
+
+
+def limits_set(
+    *, account: Account, min_balance: int | None, max_balance: int | None, changed_by: User, reason: str,
+) -> LimitChange:
+    """Give a member personal limits (None: back to the ring's default). Recorded with
+    reason and history. A member already past a new limit is not moved; they may only
+    trade back towards it."""
+    if not reason.strip():
+        raise DomainError(_l("Geef een reden op voor de nieuwe grenzen."), field="reason")
+    if min_balance is not None and min_balance > 0:
+        raise DomainError(_l("De ondergrens moet 0 of lager zijn."), field="min_balance")
+    if max_balance is not None and max_balance < 0:
+        raise DomainError(_l("De bovengrens moet 0 of hoger zijn."), field="max_balance")
+    change = LimitChange(
+        account_id=account.id, old_min_balance=account.min_balance, old_max_balance=account.max_balance,
+        new_min_balance=min_balance, new_max_balance=max_balance, reason=reason.strip(),
+        changed_by_id=changed_by.id,
+    )
+    db.session.add(change)
+    audit_record(actor=changed_by, action="account.set_limits", subject=account.member,
+                 old={"min": account.min_balance, "max": account.max_balance},
+                 new={"min": min_balance, "max": max_balance}, reason=reason)
+    account.min_balance = min_balance
+    account.max_balance = max_balance
+    db.session.flush()
+    return change
+
+
+# Payment requests (betaalverzoeken)
+
+
+def payment_request_create(*, payee: Member, payer: Member, amount: int, description: str) -> PaymentRequest:
+    """The helper asks the helped member to pay; it expires after the ring's set number of days."""
+    if payer.ring_id != payee.ring_id:
+        raise DomainError(_l("Deze persoon is geen lid van uw kring."), field="payer")
+    if payer.id == payee.id:
+        raise DomainError(_l("U kunt uzelf geen betaalverzoek sturen."), field="payer")
+    if payer.status not in ACCESS_STATUSES:
+        raise DomainError(_l("%(name)s doet op dit moment niet mee in de kring.", name=payer.name), field="payer")
+    if amount <= 0:
+        raise DomainError(_l("Vul een bedrag in dat groter is dan nul."), field="amount")
+    if amount > MAX_AMOUNT:
+        raise DomainError(_l("Dat bedrag is onwaarschijnlijk hoog. Controleer het nog eens."), field="amount")
+    if not description.strip():
+        raise DomainError(_l("Schrijf erbij waarvoor u betaald wilt worden."), field="description")
+    if len(description.strip()) > MAX_DESCRIPTION:
+        raise DomainError(_l("De omschrijving is te lang (hoogstens %(n)d tekens).", n=MAX_DESCRIPTION),
+                          field="description")
+    ring = payee.ring
+    request = PaymentRequest(
+        ring_id=ring.id, payer_id=payer.id, payee_id=payee.id, amount=amount,
+        description=description.strip(), expires_at=clock.now() + timedelta(days=ring.payment_request_days),
+    )
+    db.session.add(request)
+    db.session.flush()
+    notification_create(
+        user=payer.user, ring=ring,
+        text=_l("%(payee)s vraagt u %(hours)s uur te betalen: %(description)s",
+                payee=payee.name, hours=format_minutes(amount), description=request.description),
+        link=url_for("ledger.requests", ring_slug=ring.slug),
+    )
+    mail_queue(user=payer.user, subject=_l("Betaalverzoek van %(name)s", name=payee.name),
+               template="payment_request", request=request, ring=ring,
+               link=url_for("ledger.requests", ring_slug=ring.slug, _external=True))
+    return request
+
+
+def _lock_request(request: PaymentRequest) -> PaymentRequest:
+    return db.session.scalars(
+        select(PaymentRequest).where(PaymentRequest.id == request.id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def _check_pending(request: PaymentRequest) -> None:
+    if request.status == PaymentRequestStatus.PENDING and request.expires_at <= clock.now():
+        request.status = PaymentRequestStatus.EXPIRED
+        request.decided_at = clock.now()
+        db.session.flush()
+    if request.status == PaymentRequestStatus.EXPIRED:
+        raise DomainError(_l("Dit betaalverzoek is verlopen. Vraag de ander om een nieuw verzoek."),
+                          code="request_expired")
+    if request.status != PaymentRequestStatus.PENDING:
+        raise DomainError(_l("Dit betaalverzoek is al afgehandeld."), code="request_closed")
+
+
+def payment_request_accept(*, request: PaymentRequest, accepted_by: Member) -> Transfer:
+    """The payer accepts: the request becomes a transfer, limits checked now. Accepting
+    twice gives the same transfer (the request's id is the idempotency key)."""
+    if accepted_by.id != request.payer_id:
+        raise DomainError(_l("Alleen degene die moet betalen kan dit verzoek accepteren."))
+    payer_account = _member_account(request.payer)
+    payee_account = _member_account(request.payee)
+    _lock_accounts({payer_account.id, payee_account.id})
+    request = _lock_request(request)
+    if request.status == PaymentRequestStatus.ACCEPTED:
+        return request.transfer
+    _check_pending(request)
+    transfer = transfer_create(
+        payer=payer_account, payee=payee_account, amount=request.amount,
+        idempotency_key=f"payment-request:{request.id}", entered_by=accepted_by.user,
+        description=request.description,
+    )
+    request.status = PaymentRequestStatus.ACCEPTED
+    request.transfer_id = transfer.id
+    request.decided_at = clock.now()
+    _notify_payment(transfer, request.payer, request.payee)
+    return transfer
+
+
+def payment_request_decline(*, request: PaymentRequest, declined_by: Member, reason: str) -> None:
+    """The payer declines, with a reason the requester sees."""
+    if declined_by.id != request.payer_id:
+        raise DomainError(_l("Alleen degene die moet betalen kan dit verzoek weigeren."))
+    if not reason.strip():
+        raise DomainError(_l("Schrijf kort waarom u weigert."), field="reason")
+    request = _lock_request(request)
+    _check_pending(request)
+    request.status = PaymentRequestStatus.DECLINED
+    request.decline_reason = reason.strip()
+    request.decided_at = clock.now()
+    ring = request.payee.ring
+    notification_create(
+        user=request.payee.user, ring=ring,
+        text=_l("%(payer)s heeft uw betaalverzoek van %(hours)s uur geweigerd: %(reason)s",
+                payer=request.payer.name, hours=format_minutes(request.amount), reason=request.decline_reason),
+        link=url_for("ledger.requests", ring_slug=ring.slug),
+    )
+
+
+def payment_request_cancel(*, request: PaymentRequest, cancelled_by: Member) -> None:
+    """The requester withdraws a pending request."""
+    if cancelled_by.id != request.payee_id:
+        raise DomainError(_l("Alleen wie het verzoek stuurde kan het intrekken."))
+    request = _lock_request(request)
+    _check_pending(request)
+    request.status = PaymentRequestStatus.CANCELLED
+    request.decided_at = clock.now()
+
+
+def payment_requests_expire() -> int:
+    """Mark every pending request past its date as expired (cron); returns how many."""
+    overdue = db.session.scalars(
+        select(PaymentRequest).where(PaymentRequest.status == PaymentRequestStatus.PENDING,
+                                     PaymentRequest.expires_at <= clock.now())
+    ).all()
+    for request in overdue:
+        request.status = PaymentRequestStatus.EXPIRED
+        request.decided_at = clock.now()
+    db.session.flush()
+    return len(overdue)

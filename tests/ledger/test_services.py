@@ -1,0 +1,282 @@
+"""The ledger's write path: payments, limits, idempotency, reversals, requests, bulk."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from ruilkring import clock
+from ruilkring.database import run_ledger_transaction
+from ruilkring.errors import DomainError
+from ruilkring.extensions import db
+from ruilkring.ledger import services
+from ruilkring.ledger.models import Account, Entry, PaymentRequestStatus, Transfer, TransferKind
+from ruilkring.ledger.verify import ledger_verify
+from ruilkring.members.models import MemberStatus
+from tests import factories
+
+
+@pytest.fixture
+def pair(ring):
+    return factories.MemberFactory(ring=ring), factories.MemberFactory(ring=ring)
+
+
+def pay(payer, payee, amount, key="k1", description="tuin"):
+    return run_ledger_transaction(lambda: services.payment_create(
+        payer=payer, payee=payee, amount=amount, description=description, idempotency_key=key))
+
+
+def balance(member):
+    return db.session.scalar(select(Account.balance).where(Account.member_id == member.id))
+
+
+def test_payment_moves_balances_writes_two_entries_and_keeps_invariants(pair, outbox):
+    payer, payee = pair
+    transfer = pay(payer, payee, 90)
+    assert (balance(payer), balance(payee)) == (-90, 90)
+    entries = db.session.scalars(select(Entry).where(Entry.transfer_id == transfer.id).order_by(Entry.amount)).all()
+    assert [(e.amount, e.balance_after, e.account_version) for e in entries] == [(-90, -90, 1), (90, 90, 1)]
+    assert ledger_verify() == []
+    [mail] = outbox()
+    assert mail["To"] == payee.user.email and "1:30" in mail["Subject"]
+
+
+def test_replayed_key_returns_the_first_transfer_and_pays_once(pair, outbox):
+    payer, payee = pair
+    first = pay(payer, payee, 60)
+    again = pay(payer, payee, 60)
+    assert again.id == first.id and again.replayed
+    assert balance(payee) == 60
+    assert len(outbox()) == 1
+    assert db.session.scalar(select(db.func.count()).select_from(Transfer)) == 1
+
+
+def test_same_key_with_another_payload_is_refused(pair):
+    payer, payee = pair
+    pay(payer, payee, 60)
+    with pytest.raises(DomainError) as error:
+        pay(payer, payee, 61)
+    assert error.value.code == "idempotency_conflict"
+    assert balance(payee) == 60
+
+
+def test_limits_refuse_and_say_how_much_is_possible(ring, pair):
+    payer, payee = pair
+    ring.default_min_balance = -120
+    db.session.commit()
+    pay(payer, payee, 100, key="a")
+    with pytest.raises(services.LimitExceeded) as error:
+        pay(payer, payee, 30, key="b")
+    assert error.value.possible == 20
+    assert "0:20" in str(error.value.message)
+    assert balance(payer) == -100
+
+
+def test_payee_maximum_is_checked(ring, pair):
+    payer, payee = pair
+    ring.default_max_balance = 60
+    db.session.commit()
+    with pytest.raises(services.LimitExceeded) as error:
+        pay(payer, payee, 90)
+    assert error.value.possible == 60
+
+
+def test_account_past_a_tightened_limit_may_move_back_only(ring, pair, coordinator):
+    payer, payee = pair
+    pay(payer, payee, 300, key="a")
+    account = services.account_open(member=payer)
+    services.limits_set(account=account, min_balance=-120, max_balance=None,
+                        changed_by=coordinator.user, reason="te veel schuld")
+    db.session.commit()
+    with pytest.raises(services.LimitExceeded) as error:
+        pay(payer, payee, 1, key="b")
+    assert error.value.possible == 0
+    pay(payee, payer, 60, key="c")  # towards the limit is fine
+    assert balance(payer) == -240
+    assert ledger_verify() == []
+
+
+def test_leaving_member_may_only_trade_towards_zero(pair, coordinator):
+    payer, payee = pair
+    pay(payer, payee, 120, key="a")
+    payee.status = MemberStatus.LEAVING
+    db.session.commit()
+    with pytest.raises(services.LimitExceeded):
+        pay(payer, payee, 10, key="b")  # payee would go further from zero
+    pay(payee, payer, 120, key="c")  # back to zero: allowed
+    with pytest.raises(services.LimitExceeded):
+        pay(payee, payer, 1, key="d")  # past zero: refused
+    assert balance(payee) == 0
+
+
+@pytest.mark.parametrize("amount", [0, -5])
+def test_amount_must_be_positive(pair, amount):
+    with pytest.raises(DomainError) as error:
+        pay(*pair, amount)
+    assert error.value.field == "amount"
+
+
+def test_cannot_pay_yourself_or_another_ring(pair):
+    payer, _ = pair
+    with pytest.raises(DomainError):
+        pay(payer, payer, 10)
+    stranger = factories.MemberFactory()
+    with pytest.raises(DomainError):
+        pay(payer, stranger, 10)
+
+
+def test_inactive_member_cannot_be_paid(pair):
+    payer, payee = pair
+    payee.status = MemberStatus.INACTIVE
+    db.session.commit()
+    with pytest.raises(DomainError):
+        pay(payer, payee, 10)
+
+
+def test_reversal_swaps_accounts_once_and_notifies(pair, coordinator, outbox):
+    payer, payee = pair
+    transfer = pay(payer, payee, 45)
+    reversal = run_ledger_transaction(lambda: services.transfer_reverse(
+        transfer=transfer, reversed_by=coordinator.user, reason="dubbel", idempotency_key="r1"))
+    assert (reversal.payer_account_id, reversal.payee_account_id) == (transfer.payee_account_id, transfer.payer_account_id)
+    assert reversal.reverses_id == transfer.id and reversal.kind == TransferKind.REVERSAL
+    assert (balance(payer), balance(payee)) == (0, 0)
+    with pytest.raises(DomainError) as error:
+        run_ledger_transaction(lambda: services.transfer_reverse(
+            transfer=transfer, reversed_by=coordinator.user, reason="nog eens", idempotency_key="r2"))
+    assert error.value.code == "already_reversed"
+    recipients = sorted(m["To"] for m in outbox())
+    assert payer.user.email in recipients and payee.user.email in recipients
+    assert ledger_verify() == []
+
+
+def test_reversal_past_a_limit_needs_a_logged_override(ring, pair, coordinator):
+    payer, payee = pair
+    transfer = pay(payer, payee, 100, key="a")
+    run_ledger_transaction(lambda: services.payment_create(
+        payer=payee, payee=factories.MemberFactory(ring=ring), amount=100, description="door", idempotency_key="b"))
+    ring.default_min_balance = -50
+    db.session.commit()
+    with pytest.raises(services.LimitExceeded):
+        run_ledger_transaction(lambda: services.transfer_reverse(
+            transfer=transfer, reversed_by=coordinator.user, reason="fout", idempotency_key="r"))
+    reversal = run_ledger_transaction(lambda: services.transfer_reverse(
+        transfer=transfer, reversed_by=coordinator.user, reason="fout", idempotency_key="r",
+        override_limits=True))
+    assert reversal.limit_override
+    assert balance(payee) == -100
+    assert ledger_verify() == []
+
+
+def test_correction_needs_a_reason(pair, coordinator):
+    payer, payee = pair
+    transfer = pay(payer, payee, 60)
+    with pytest.raises(DomainError):
+        services.transfer_correct(payer=transfer.payee, payee=transfer.payer, amount=30,
+                                  corrected_by=coordinator.user, reason=" ", idempotency_key="c")
+    run_ledger_transaction(lambda: services.transfer_correct(
+        payer=transfer.payee, payee=transfer.payer, amount=30, corrected_by=coordinator.user,
+        reason="half", idempotency_key="c", related=transfer))
+    assert balance(payee) == 30
+
+
+def test_coordinator_booking_records_who_and_for_whom(pair, coordinator):
+    payer, payee = pair
+    with pytest.raises(DomainError) as error:
+        services.coordinator_book(payer=payer, payee=payee, amount=60, description="klus", note="",
+                                  booked_by=coordinator.user, idempotency_key="b")
+    assert error.value.field == "note"
+    transfer = run_ledger_transaction(lambda: services.coordinator_book(
+        payer=payer, payee=payee, amount=60, description="klus", note="briefje",
+        booked_by=coordinator.user, idempotency_key="b"))
+    assert transfer.entered_by_id == coordinator.user_id
+    assert transfer.on_behalf_of_id == payer.id and transfer.reason == "briefje"
+
+
+def test_bulk_booking_is_all_or_nothing(ring, coordinator):
+    members = [factories.MemberFactory(ring=ring) for _ in range(3)]
+    ring.default_min_balance = -30
+    db.session.commit()
+    pay(members[0], coordinator, 20, key="pre")
+    preview = services.bulk_preview(ring=ring, members=members, amount=15, direction="from_members")
+    assert [line.possible for line in preview] == [False, True, True]
+    with pytest.raises(DomainError):
+        run_ledger_transaction(lambda: services.bulk_book(
+            ring=ring, members=members, amount=15, direction="from_members", description="bijdrage",
+            booked_by=coordinator.user, idempotency_key="bulk"))
+    assert [balance(m) for m in members] == [-20, 0, 0]
+    transfers = run_ledger_transaction(lambda: services.bulk_book(
+        ring=ring, members=members[1:], amount=15, direction="from_members", description="bijdrage",
+        booked_by=coordinator.user, idempotency_key="bulk2"))
+    assert len(transfers) == 2
+    pot = services.system_account(ring=ring, kind=services.AccountKind.POT)
+    assert pot.balance == 30
+    assert ledger_verify() == []
+
+
+def test_payment_request_accept_decline_cancel_expire(ring, pair):
+    payer, payee = pair
+    request = services.payment_request_create(payee=payee, payer=payer, amount=30, description="oppas")
+    db.session.commit()
+    with pytest.raises(DomainError):
+        services.payment_request_accept(request=request, accepted_by=payee)
+    transfer = run_ledger_transaction(lambda: services.payment_request_accept(request=request, accepted_by=payer))
+    assert request.status == PaymentRequestStatus.ACCEPTED and request.transfer_id == transfer.id
+    again = run_ledger_transaction(lambda: services.payment_request_accept(request=request, accepted_by=payer))
+    assert again.id == transfer.id and balance(payee) == 30
+
+    declined = services.payment_request_create(payee=payee, payer=payer, amount=30, description="x")
+    with pytest.raises(DomainError):
+        services.payment_request_decline(request=declined, declined_by=payer, reason="")
+    services.payment_request_decline(request=declined, declined_by=payer, reason="niet gedaan")
+    assert declined.status == PaymentRequestStatus.DECLINED
+
+    cancelled = services.payment_request_create(payee=payee, payer=payer, amount=30, description="y")
+    services.payment_request_cancel(request=cancelled, cancelled_by=payee)
+    with pytest.raises(DomainError):
+        services.payment_request_cancel(request=cancelled, cancelled_by=payee)
+
+    old = services.payment_request_create(payee=payee, payer=payer, amount=30, description="z")
+    db.session.commit()
+    clock.freeze(clock.now() + timedelta(days=ring.payment_request_days + 1))
+    with pytest.raises(DomainError) as error:
+        run_ledger_transaction(lambda: services.payment_request_accept(request=old, accepted_by=payer))
+    assert error.value.code == "request_expired"
+    assert balance(payee) == 30
+
+
+def test_verify_names_what_is_wrong(pair):
+    payer, payee = pair
+    pay(payer, payee, 60)
+    # Corrupt the cache behind the services' back (accounts are not guarded by triggers).
+    db.session.execute(text("UPDATE accounts SET balance = balance + 5 WHERE member_id = :m"), {"m": payee.id})
+    db.session.commit()
+    problems = ledger_verify()
+    assert any(p.startswith("ring_sum_zero") for p in problems)
+    assert any(p.startswith("cached_balance") for p in problems)
+
+
+def test_postgresql_refuses_to_edit_transfers_and_entries(app, pair):
+    if db.engine.dialect.name != "postgresql":
+        assert db.engine.dialect.name == "sqlite"  # the guards are PostgreSQL triggers
+        return
+    transfer = pay(*pair, 60)
+    for statement in ("UPDATE transfers SET amount = 1", "DELETE FROM entries",
+                      f"DELETE FROM transfers WHERE id = {transfer.id}"):
+        with pytest.raises(Exception, match="immutable"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+
+
+def test_postgresql_refuses_an_unbalanced_transfer_at_commit(app, pair):
+    if db.engine.dialect.name != "postgresql":
+        return
+    transfer = pay(*pair, 60)
+    db.session.execute(text(
+        "INSERT INTO transfers (ring_id, payer_account_id, payee_account_id, amount, kind, description, reason,"
+        " idempotency_key, payload_hash, limit_override, occurred_on, created_at)"
+        " SELECT ring_id, payer_account_id, payee_account_id, 5, 'trade', '', '', 'lonely', 'x', false,"
+        " occurred_on, created_at FROM transfers WHERE id = :id"), {"id": transfer.id})
+    with pytest.raises(Exception, match="not 2 summing to 0"):
+        db.session.commit()
+    db.session.rollback()
