@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ruilkring.config import load_config
 
@@ -18,6 +19,11 @@ def create_app(config: dict | None = None) -> Flask:
         instance_path=str(PROJECT_ROOT / "instance"),
     )
     load_config(app, config)
+    if app.config["PROXY_COUNT"]:
+        # Behind nginx or similar: the client's address (for rate limits) and the
+        # scheme come from the proxy's X-Forwarded-* headers.
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     from ruilkring import extensions, i18n, web
 

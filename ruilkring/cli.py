@@ -1,10 +1,16 @@
 """Flask CLI commands for operators and cron: ``flask --app ruilkring <command>``."""
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from ruilkring.extensions import db
+
+
+def link_context():
+    """A request context for commands whose services build links for mails and
+    notifications; links point at ``RUILKRING_BASE_URL``."""
+    return current_app.test_request_context(base_url=current_app.config["BASE_URL"])
 
 
 def register_commands(app: Flask) -> None:
@@ -17,9 +23,11 @@ def register_commands(app: Flask) -> None:
 @click.option("--members", default=60, show_default=True, help="Members in the main demo ring.")
 @click.option("--months", default=12, show_default=True, help="Months of history to make up.")
 @click.option("--seed", default=1, show_default=True, help="The same seed gives the same data.")
+@click.option("--trades", type=int, default=None,
+              help="Trades in the main ring's history [default: members x months].")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database has data.")
 @with_appcontext
-def demo_command(members: int, months: int, seed: int, if_empty: bool) -> None:
+def demo_command(members: int, months: int, seed: int, trades: int | None, if_empty: bool) -> None:
     """Fill an empty database with realistic, deterministic demo data."""
     from ruilkring.demo import DemoError, demo_load, database_is_empty
 
@@ -27,7 +35,8 @@ def demo_command(members: int, months: int, seed: int, if_empty: bool) -> None:
         click.echo("The database already has data; no demo data loaded.")
         return
     try:
-        summary = demo_load(members=members, months=months, seed=seed)
+        with link_context():
+            summary = demo_load(members=members, months=months, seed=seed, trades=trades)
     except DemoError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()
@@ -81,6 +90,7 @@ def ledger_expire_requests_command() -> None:
     """Mark payment requests past their date as expired (run daily from cron)."""
     from ruilkring.ledger.services import payment_requests_expire
 
-    count = payment_requests_expire()
+    with link_context():
+        count = payment_requests_expire()
     db.session.commit()
     click.echo(f"{count} payment requests expired")

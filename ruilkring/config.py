@@ -32,7 +32,10 @@ DEFAULTS = {
     "MIN_PASSWORD_LENGTH": 10,
     "BABEL_DEFAULT_LOCALE": "nl",
     "LANGUAGES": ("nl", "en"),
-    "BASE_URL": None,  # used in mail links outside a request, e.g. by cron commands
+    # Where the site lives, for links in mails sent by CLI commands and cron jobs.
+    "BASE_URL": "http://127.0.0.1:5000",
+    # Number of proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    "PROXY_COUNT": 0,
 }
 
 

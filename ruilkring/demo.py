@@ -41,8 +41,9 @@ class DemoError(RuntimeError):
     pass
 
 
-def demo_load(*, members: int, months: int, seed: int) -> str:
-    """Create demo rings, people and the four demo accounts; returns a summary line."""
+def demo_load(*, members: int, months: int, seed: int, trades: int | None = None) -> str:
+    """Create demo rings, people, the four demo accounts and a trade history (by default
+    one trade per member per month); returns a summary line."""
     if members < 10:
         raise DemoError("--members must be at least 10")
     if months < 1:
@@ -90,11 +91,16 @@ def demo_load(*, members: int, months: int, seed: int) -> str:
                bio="Ik help graag met de tuin en drink graag koffie."),
     ])
 
-    total = 0
-    for ring, count in rings:
-        total += _demo_members(ring, count, rng, fake, password_hash, start, now)
-    return (f"Demo data: {len(rings)} rings, {total} members (+4 demo accounts). "
-            f"Password for every account: {DEMO_PASSWORD}")
+    total_members = total_trades = 0
+    for index, (ring, count) in enumerate(rings):
+        total_members += _demo_members(ring, count, rng, fake, password_hash, start, now)
+        ring_trades = trades if trades is not None else count * months
+        if index:
+            ring_trades //= 4
+        total_trades += _demo_trades(ring, ring_trades, rng, start, now)
+    _demo_ledger_moments(main_ring, rng, admin)
+    return (f"Demo data: {len(rings)} rings, {total_members} members (+4 demo accounts), "
+            f"{total_trades} trades. Password for every account: {DEMO_PASSWORD}")
 
 
 def database_is_empty() -> bool:
@@ -112,7 +118,9 @@ def _demo_members(ring: Ring, count: int, rng: random.Random, fake: Faker, passw
     users, memberships = [], []
     wijken = [n.id for n in ring.neighbourhoods]
     for offset in range(count):
-        joined = start + timedelta(seconds=span * (offset / count) * rng.uniform(0.6, 1.0))
+        # Two in five are founders; the others joined over the months since.
+        share = 0.0 if offset < count * 0.4 else offset / count * rng.uniform(0.6, 1.0)
+        joined = start + timedelta(seconds=span * share)
         users.append({
             "email": f"lid{offset + 1}.{ring.slug}@example.net", "name": fake.name(),
             "password_hash": password_hash, "phone": fake.phone_number(),
@@ -145,3 +153,86 @@ def _pick_status(rng: random.Random) -> MemberStatus:
             return status
         roll -= share
     return MemberStatus.ACTIVE
+
+
+HELP = (
+    ("Fiets gerepareerd", (30, 45, 60)), ("Boodschappen gedaan", (30, 45, 60)),
+    ("Tuin gewied", (60, 90, 120, 180)), ("Hond uitgelaten", (30, 45)),
+    ("Hulp met de computer", (45, 60, 90)), ("Gezelschap en koffie", (60, 90)),
+    ("Belastingaangifte ingevuld", (60, 90, 120)), ("Naar het ziekenhuis gebracht", (90, 120, 180)),
+    ("Taalles Nederlands", (60, 90)), ("Soep gekookt", (60, 90)), ("Kast in elkaar gezet", (90, 120)),
+    ("Oppassen", (120, 180, 240)), ("Gordijnen ingekort", (60, 90)), ("Lamp opgehangen", (30, 45)),
+)
+
+
+def _demo_trades(ring: Ring, count: int, rng: random.Random, start, now) -> int:
+    """A history of ``count`` trades among the ring's active members, in date order.
+    Neighbours in one wijk trade more often with each other (bonding), but not only."""
+    from ruilkring.ledger.models import Account
+    from ruilkring.ledger.services import HistoricalTransfer, transfers_bulk_load
+
+    members = db.session.execute(
+        select(Member.id, Member.neighbourhood_id, Member.created_at)
+        .where(Member.ring_id == ring.id, Member.status.in_((MemberStatus.ACTIVE, MemberStatus.LEAVING,
+                                                             MemberStatus.INACTIVE, MemberStatus.LEFT)))
+    ).all()
+    existing = set(db.session.scalars(select(Account.member_id).where(Account.ring_id == ring.id)))
+    new_accounts = [
+        {"ring_id": ring.id, "member_id": member_id, "kind": "member", "status": "active",
+         "balance": 0, "version": 0, "created_at": joined}
+        for member_id, _, joined in members if member_id not in existing
+    ]
+    if new_accounts:
+        db.session.execute(insert(Account), new_accounts)
+    account_of = dict(db.session.execute(
+        select(Account.member_id, Account.id).where(Account.ring_id == ring.id, Account.member_id.is_not(None))
+    ).all())
+    people = [(account_of[m], wijk, joined) for m, wijk, joined in members]
+    by_wijk: dict[int, list] = {}
+    for person in people:
+        by_wijk.setdefault(person[1], []).append(person)
+    span = (now - start).total_seconds()
+    moments = sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(count))
+
+    def history():
+        for moment in moments:
+            for _attempt in range(5):  # both must have joined by then
+                payer = rng.choice(people)
+                pool = by_wijk[payer[1]] if rng.random() < 0.6 else people
+                payee = rng.choice(pool)
+                if payee[0] != payer[0] and moment >= max(payer[2], payee[2]):
+                    what, amounts = rng.choice(HELP)
+                    yield HistoricalTransfer(payer[0], payee[0], rng.choice(amounts), moment, what)
+                    break
+
+    written, _skipped = transfers_bulk_load(ring=ring, transfers=history(), on_limit="skip")
+    return written
+
+
+def _demo_ledger_moments(ring: Ring, rng: random.Random, admin: User) -> None:
+    """What a living ring also has: pending payment requests, a coordinator's booking on
+    behalf of a member and a reversal, all through the ledger's services."""
+    from ruilkring.ledger import services
+
+    coordinator = db.session.scalar(select(Member).join(User, User.id == Member.user_id).where(
+        Member.ring_id == ring.id, User.email == "coordinator@example.org"))
+    member = db.session.scalar(select(Member).join(User, User.id == Member.user_id).where(
+        Member.ring_id == ring.id, User.email == "lid@example.org"))
+    others = db.session.scalars(
+        select(Member).where(Member.ring_id == ring.id, Member.status == MemberStatus.ACTIVE,
+                             Member.id.not_in((coordinator.id, member.id))).order_by(Member.id).limit(6)
+    ).all()
+    for account_holder in (coordinator, member):
+        services.account_open(member=account_holder)
+    services.payment_request_create(payee=others[0], payer=member, amount=60, description="Ramen gelapt")
+    services.payment_request_create(payee=member, payer=others[1], amount=90, description="Tuin gewied")
+    services.payment_request_create(payee=others[2], payer=others[3], amount=45, description="Boodschappen")
+    services.payment_create(payer=member, payee=others[4], amount=45, description="Fiets gerepareerd",
+                            idempotency_key="demo-pay-1")
+    services.coordinator_book(payer=others[5], payee=member, amount=120, description="Gezelschap",
+                              note="Ruilbriefje op papier; lid heeft geen internet.",
+                              booked_by=coordinator.user, idempotency_key="demo-book-1")
+    mistake = services.payment_create(payer=others[4], payee=member, amount=30,
+                                      description="Per ongeluk dubbel betaald", idempotency_key="demo-pay-2")
+    services.transfer_reverse(transfer=mistake, reversed_by=coordinator.user,
+                              reason="Lid meldde een dubbele betaling.", idempotency_key="demo-reverse-1")

@@ -18,12 +18,14 @@ reversal or fixed by a correction.
 
 import hashlib
 import json
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ruilkring import clock
 from ruilkring.audit.services import audit_record
@@ -124,14 +126,21 @@ def _payload_hash(**payload) -> str:
 
 
 def _check_limits(payer: Account, payee: Account, amount: int) -> None:
-    payer_limits, payee_limits = limits_in_force(payer), limits_in_force(payee)
+    _check_limits_values(payer.balance, limits_in_force(payer).min_balance,
+                         payee.balance, limits_in_force(payee).max_balance, amount)
+
+
+def _check_limits_values(payer_balance: int, payer_min: int | None, payee_balance: int,
+                         payee_max: int | None, amount: int) -> None:
+    """Refuse a debit that ends below the payer's minimum or a credit that ends above the
+    payee's maximum, saying how much would have been possible."""
     possible = amount
     problems = []
-    if payer_limits.min_balance is not None and payer.balance - amount < payer_limits.min_balance:
-        possible = min(possible, max(0, payer.balance - payer_limits.min_balance))
+    if payer_min is not None and payer_balance - amount < payer_min:
+        possible = min(possible, max(0, payer_balance - payer_min))
         problems.append("payer")
-    if payee_limits.max_balance is not None and payee.balance + amount > payee_limits.max_balance:
-        possible = min(possible, max(0, payee_limits.max_balance - payee.balance))
+    if payee_max is not None and payee_balance + amount > payee_max:
+        possible = min(possible, max(0, payee_max - payee_balance))
         problems.append("payee")
     if not problems:
         return
@@ -603,3 +612,113 @@ def payment_requests_expire() -> int:
         request.decided_at = clock.now()
     db.session.flush()
     return len(overdue)
+
+
+# Bulk loading of history (demo data, benchmarks, imports)
+
+
+@dataclass(frozen=True)
+class HistoricalTransfer:
+    """One transfer of a history to load, in date order."""
+
+    payer_id: int  # account ids
+    payee_id: int
+    amount: int
+    occurred_at: datetime
+    description: str = ""
+    kind: TransferKind = TransferKind.TRADE
+    idempotency_key: str | None = None
+
+
+def transfers_bulk_load(
+    *, ring: Ring, transfers: Iterable[HistoricalTransfer], on_limit: str = "skip",
+    entered_by: User | None = None, reason: str = "", chunk_size: int = 5000,
+) -> tuple[int, int]:
+    """Write a history of transfers fast, with the same rows and invariants as
+    ``transfer_create`` (entries with running balances and versions, limits in force).
+
+    For demo data, benchmarks and imports of a whole history: the ring's accounts are
+    locked once, balances are carried in memory, and rows go in with multi-row INSERTs.
+    ``on_limit`` says what to do with a transfer that would break a limit: ``skip`` it,
+    ``raise`` LimitExceeded (the caller rolls back), or ``override`` (recorded, needs a
+    ``reason``). Returns (written, skipped).
+    """
+    if on_limit not in ("skip", "raise", "override"):
+        raise ValueError(on_limit)
+    if on_limit == "override" and not reason.strip():
+        raise DomainError(_l("Geef een reden op om de grenzen te mogen overschrijden."), field="reason")
+    accounts = {a.id: a for a in db.session.scalars(
+        select(Account).where(Account.ring_id == ring.id).order_by(Account.id)
+        .with_for_update().execution_options(populate_existing=True)
+    )}
+    limits = {account_id: limits_in_force(account) for account_id, account in accounts.items()}
+    balances = {account_id: account.balance for account_id, account in accounts.items()}
+    versions = {account_id: account.version for account_id, account in accounts.items()}
+    written = skipped = overridden = 0
+    chunk: list[tuple[dict, int, int]] = []
+
+    def flush_chunk():
+        if not chunk:
+            return
+        ids = db.session.scalars(
+            insert(Transfer).returning(Transfer.id, sort_by_parameter_order=True), [row for row, _, _ in chunk]
+        ).all()
+        entries = []
+        for transfer_id, (row, payer_version, payee_version) in zip(ids, chunk, strict=True):
+            amount = row["amount"]
+            for account_id, signed, version, balance_after in (
+                (row["payer_account_id"], -amount, payer_version, row.pop("_payer_after")),
+                (row["payee_account_id"], amount, payee_version, row.pop("_payee_after")),
+            ):
+                entries.append({
+                    "transfer_id": transfer_id, "account_id": account_id, "amount": signed,
+                    "balance_after": balance_after, "account_version": version,
+                    "min_balance": limits[account_id].min_balance, "max_balance": limits[account_id].max_balance,
+                })
+        db.session.execute(insert(Entry), entries)
+        chunk.clear()
+
+    for item in transfers:
+        payer, payee = accounts.get(item.payer_id), accounts.get(item.payee_id)
+        if payer is None or payee is None or payer.id == payee.id or item.amount <= 0:
+            raise DomainError(_l("Ongeldige transactie in de geschiedenis."))
+        payer_after = balances[payer.id] - item.amount
+        payee_after = balances[payee.id] + item.amount
+        payer_min, payee_max = limits[payer.id].min_balance, limits[payee.id].max_balance
+        breaks = ((payer_min is not None and payer_after < payer_min)
+                  or (payee_max is not None and payee_after > payee_max))
+        if breaks and on_limit == "skip":
+            skipped += 1
+            continue
+        if breaks and on_limit == "raise":
+            flush_chunk()
+            _check_limits_values(balances[payer.id], payer_min, balances[payee.id], payee_max, item.amount)
+        overridden += breaks
+        balances[payer.id], balances[payee.id] = payer_after, payee_after
+        versions[payer.id] += 1
+        versions[payee.id] += 1
+        key = item.idempotency_key or f"bulk:{uuid.uuid4().hex}"
+        row = {
+            "ring_id": ring.id, "payer_account_id": payer.id, "payee_account_id": payee.id,
+            "amount": item.amount, "kind": item.kind, "description": item.description,
+            "reason": reason.strip() if breaks else "", "idempotency_key": key,
+            "payload_hash": _payload_hash(payer=payer.id, payee=payee.id, amount=item.amount,
+                                          kind=item.kind.value, description=item.description, reverses=None),
+            "reverses_id": None, "entered_by_id": entered_by.id if entered_by else None,
+            "on_behalf_of_id": None, "limit_override": breaks,
+            "occurred_on": item.occurred_at.date(), "created_at": item.occurred_at,
+            "_payer_after": payer_after, "_payee_after": payee_after,
+        }
+        chunk.append((row, versions[payer.id], versions[payee.id]))
+        written += 1
+        if len(chunk) >= chunk_size:
+            flush_chunk()
+    flush_chunk()
+    for account_id, account in accounts.items():
+        account.balance = balances[account_id]
+        account.version = versions[account_id]
+    db.session.flush()
+    if overridden:
+        audit_record(actor=entered_by, action="transfer.limit_override", ring=ring,
+                     new={"transfers": overridden}, reason=reason)
+    return written, skipped
