@@ -55,7 +55,9 @@ def _import_models() -> None:
     from ruilkring.audit import models as _audit  # noqa: F401
     from ruilkring.auth import models as _auth  # noqa: F401
     from ruilkring.ledger import models as _ledger  # noqa: F401
+    from ruilkring.listings import models as _listings  # noqa: F401
     from ruilkring.members import models as _members  # noqa: F401
+    from ruilkring.messages import models as _messages  # noqa: F401
     from ruilkring.notifications import models as _notifications  # noqa: F401
     from ruilkring.rings import models as _rings  # noqa: F401
 
@@ -64,10 +66,11 @@ def _register_blueprints(app: Flask) -> None:
     from ruilkring.admin.views import bp as admin_bp
     from ruilkring.auth.views import bp as auth_bp
     from ruilkring.ledger.views import bp as ledger_bp
+    from ruilkring.listings.views import bp as listings_bp
     from ruilkring.main.views import bp as main_bp
     from ruilkring.members.views import bp as members_bp
     from ruilkring.municipality.views import bp as municipality_bp
     from ruilkring.rings.views import bp as rings_bp
 
-    for blueprint in (main_bp, auth_bp, rings_bp, members_bp, ledger_bp, admin_bp, municipality_bp):
+    for blueprint in (main_bp, auth_bp, rings_bp, members_bp, ledger_bp, listings_bp, admin_bp, municipality_bp):
         app.register_blueprint(blueprint)

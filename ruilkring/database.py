@@ -67,8 +67,9 @@ def run_ledger_transaction(work: Callable[[], T], *, attempts: int = MAX_ATTEMPT
     """
     for attempt in range(1, attempts + 1):
         db.session.commit()
-        db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         try:
+            # Inside the try: on SQLite this BEGIN IMMEDIATE is where a busy database shows.
+            db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             result = work()
             db.session.commit()
             return result
@@ -78,4 +79,10 @@ def run_ledger_transaction(work: Callable[[], T], *, attempts: int = MAX_ATTEMPT
                 raise
             log.info("ledger transaction retried (attempt %d): %s", attempt, error.orig)
             time.sleep(random.uniform(0, 0.01 * 2**attempt))
+        except BaseException:
+            # A refused unit (DomainError) may already have flushed part of its writes, e.g.
+            # the first transfers of a bulk booking: drop them and the locks now, so no later
+            # commit in this request can save half a unit.
+            db.session.rollback()
+            raise
     raise AssertionError("unreachable")

@@ -16,6 +16,8 @@ from ruilkring.auth.models import User
 from ruilkring.extensions import db
 from ruilkring.members.models import Member, MemberRole, MemberStatus
 from ruilkring.rings.models import Municipality, Ring
+from ruilkring.listings.models import Category, Listing, ListingKind, ListingPlace, ListingStatus
+from ruilkring.listings.services import DEFAULT_CATEGORIES, categories_create_defaults
 from ruilkring.rings.services import neighbourhoods_for
 
 DEMO_PASSWORD = "ruilkring-demo"
@@ -71,6 +73,8 @@ def demo_load(*, members: int, months: int, seed: int, trades: int | None = None
         db.session.add(ring)
         rings.append((ring, members if index == 0 else max(10, members // 4)))
     db.session.flush()
+    for ring, _count in rings:
+        categories_create_defaults(ring=ring)
 
     admin = _demo_user("admin@example.org", "Anna Beheer", password_hash, now, is_admin=True)
     viewer = _demo_user("gemeente@example.org", "Gerrit van de Gemeente", password_hash, now,
@@ -91,16 +95,17 @@ def demo_load(*, members: int, months: int, seed: int, trades: int | None = None
                bio="Ik help graag met de tuin en drink graag koffie."),
     ])
 
-    total_members = total_trades = 0
+    total_members = total_trades = total_listings = 0
     for index, (ring, count) in enumerate(rings):
         total_members += _demo_members(ring, count, rng, fake, password_hash, start, now)
         ring_trades = trades if trades is not None else count * months
         if index:
             ring_trades //= 4
         total_trades += _demo_trades(ring, ring_trades, rng, start, now)
+        total_listings += _demo_listings(ring, rng, now)
     _demo_ledger_moments(main_ring, rng, admin)
     return (f"Demo data: {len(rings)} rings, {total_members} members (+4 demo accounts), "
-            f"{total_trades} trades. Password for every account: {DEMO_PASSWORD}")
+            f"{total_trades} trades, {total_listings} listings. Password for every account: {DEMO_PASSWORD}")
 
 
 def database_is_empty() -> bool:
@@ -236,3 +241,49 @@ def _demo_ledger_moments(ring: Ring, rng: random.Random, admin: User) -> None:
                                       description="Per ongeluk dubbel betaald", idempotency_key="demo-pay-2")
     services.transfer_reverse(transfer=mistake, reversed_by=coordinator.user,
                               reason="Lid meldde een dubbele betaling.", idempotency_key="demo-reverse-1")
+
+
+# Per default category: things people offer, and things people ask for.
+LISTING_IDEAS = {
+    "Klussen": (["Kleine klussen in huis", "Schilderij of plank ophangen"], ["Wie kan mijn kraan repareren?", "Hulp bij behangen"]),
+    "Vervoer": (["Rijd u naar de dokter of het ziekenhuis", "Bakfiets te leen met bestuurder"], ["Vervoer naar de markt op zaterdag", "Wie brengt mij naar het station?"]),
+    "Tuin": (["Gras maaien en heg knippen", "Tuinadvies en stekjes"], ["Hulp bij het winterklaar maken van de tuin", "Wie wil mijn balkonplanten water geven?"]),
+    "Computerhulp": (["Hulp met uw telefoon of tablet", "Computer opschonen en bijwerken"], ["Uitleg over videobellen met mijn kleinkinderen", "Hulp met DigiD"]),
+    "Gezelschap": (["Samen wandelen in het park", "Koffie drinken en een praatje"], ["Iemand om mee naar het museum te gaan", "Gezelschap op woensdagmiddag"]),
+    "Taal": (["Oefenen met Nederlands praten", "Bijles Engels"], ["Wie helpt mij met een brief in het Nederlands?", "Oefenen voor het inburgeringsexamen"]),
+    "Administratie": (["Hulp bij de belastingaangifte", "Papieren ordenen"], ["Hulp met toeslagen aanvragen", "Wie kijkt mee naar mijn post?"]),
+    "Koken": (["Soep of maaltijd voor u koken", "Samen taart bakken"], ["Iemand die een keer per week kookt", "Les in Surinaams koken"]),
+    "Oppas": (["Oppassen op uw kinderen", "Huis en planten verzorgen tijdens vakantie"], ["Oppas voor dinsdagavond", "Wie past op mijn kat?"]),
+    "Huisdieren": (["Hond uitlaten", "Katten voeren als u weg bent"], ["Hulp met het uitlaten van mijn hond", "Wie kan het konijnenhok schoonmaken?"]),
+    "Boodschappen": (["Boodschappen doen voor u", "Mee naar de markt"], ["Wekelijks boodschappen bij de supermarkt", "Apotheek ophalen"]),
+    "Naaien en repareren": (["Kleding herstellen en inkorten", "Fietsreparatie"], ["Wie kan mijn gordijnen inkorten?", "Lekke band plakken"]),
+    "Zorg en gezondheid": (["Even langskomen na een ziekenhuisopname", "Mee naar een afspraak bij de dokter"], ["Iemand die meegaat naar het ziekenhuis", "Hulp na een operatie"]),
+    "Creatief en muziek": (["Gitaarles voor beginners", "Samen tekenen of schilderen"], ["Wie wil met mij zingen?", "Hulp bij het maken van een fotoboek"]),
+    "Overig": (["Verhuisdozen en hulp bij verhuizen", "Fotograferen op uw feest"], ["Hulp bij opruimen van de zolder", "Wie heeft een ladder te leen?"]),
+}
+
+
+def _demo_listings(ring: Ring, rng: random.Random, now) -> int:
+    """Offers and requests of both kinds in every category, by active members."""
+    help_of = {name: help_kind for name, help_kind, _care in DEFAULT_CATEGORIES}
+    categories = db.session.scalars(select(Category).where(Category.ring_id == ring.id)).all()
+    owners = db.session.scalars(
+        select(Member.id).where(Member.ring_id == ring.id, Member.status == MemberStatus.ACTIVE)
+    ).all()
+    rows = []
+    for category in categories:
+        offers, requests = LISTING_IDEAS[category.name]
+        for kind, titles in ((ListingKind.OFFER, offers), (ListingKind.REQUEST, requests)):
+            for title in titles:
+                created = now - timedelta(days=rng.randint(0, 80), hours=rng.randint(0, 23))
+                rows.append({
+                    "ring_id": ring.id, "owner_id": rng.choice(owners), "kind": kind, "title": title,
+                    "description": f"{title}. Neem gerust contact op via de site; ik ben meestal 's middags thuis.",
+                    "category_id": category.id, "help_kind": help_of[category.name],
+                    "place": rng.choice(list(ListingPlace)), "status": ListingStatus.ACTIVE,
+                    "time_estimate": rng.choice([None, 60, 90, 120]),
+                    "valid_until": (created + timedelta(days=91)).date(), "created_at": created,
+                    "updated_at": created, "hidden_reason": "",
+                })
+    db.session.execute(insert(Listing), rows)
+    return len(rows)

@@ -34,8 +34,17 @@ def _amount_field(label=None):
     )
 
 
+def _member_id(value) -> int | None:
+    """A member id from a select; None for the empty placeholder (or anything that is no
+    number), so the placeholder renders and "nobody chosen" meets InputRequired or the view."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _member_choice(label, message):
-    return SelectField(label, coerce=int, validate_choice=False,
+    return SelectField(label, coerce=_member_id, validate_choice=False,
                        validators=[InputRequired(message=message)])
 
 
@@ -160,6 +169,6 @@ class PeriodForm(FlaskForm):
 
 
 class OverviewFilterForm(PeriodForm):
-    member = SelectField(_l("Lid"), coerce=lambda v: int(v) if v else None, validate_choice=False,
+    member = SelectField(_l("Lid"), coerce=_member_id, validate_choice=False,
                          validators=[Optional()])
     kind = SelectField(_l("Soort"), validators=[Optional()])

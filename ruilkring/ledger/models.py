@@ -101,6 +101,7 @@ class Transfer(db.Model):
     # The member the transfer was entered for, when someone else (a coordinator) entered it.
     on_behalf_of_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     limit_override: Mapped[bool] = mapped_column(default=False)
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"), index=True)
     occurred_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
@@ -111,6 +112,7 @@ class Transfer(db.Model):
     payee = relationship("Account", foreign_keys=[payee_account_id])
     entered_by = relationship("User")
     on_behalf_of = relationship("Member")
+    listing = relationship("Listing")
     reverses = relationship("Transfer", remote_side=[id], backref=db.backref("reversed_by", uselist=False))
 
 

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ruilkring import clock
@@ -52,6 +52,9 @@ class Member(db.Model):
     share_phone: Mapped[bool] = mapped_column(default=False)
     share_address: Mapped[bool] = mapped_column(default=False)
     house_rules_accepted_version: Mapped[int] = mapped_column(default=0)
+    digest_opt_out: Mapped[bool] = mapped_column(default=False)
+    # ISO week ('2026-W47') of the last weekly digest sent, so cron never sends one twice.
+    digest_last_week: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

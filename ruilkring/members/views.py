@@ -9,6 +9,7 @@ from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger import selectors as ledger_selectors
 from ruilkring.ledger.services import account_open
+from ruilkring.listings import selectors as listing_selectors
 from ruilkring.members import selectors, services
 from ruilkring.members.forms import EraseForm, JoinForm, MemberFilterForm, ProfileForm, ReasonForm, SignupForm
 from ruilkring.members.models import MemberStatus
@@ -78,7 +79,11 @@ def profile(member_id: int):
     if not coordinator and not member.has_access:
         abort(404)
     contact = selectors.visible_contact(member=member, viewer_is_coordinator=coordinator)
-    return render_template("members/profile.html", member=member, contact=contact, coordinator=coordinator)
+    return render_template(
+        "members/profile.html", member=member, contact=contact, coordinator=coordinator,
+        listings=listing_selectors.member_listings(member=member),
+        trades=listing_selectors.member_trade_count(member=member),
+    )
 
 
 @bp.route("/profiel", methods=["GET", "POST"])

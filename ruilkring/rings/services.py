@@ -14,6 +14,7 @@ from ruilkring.auth.models import User
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger.services import account_open
+from ruilkring.listings.services import categories_create_defaults
 from ruilkring.members.models import Member, MemberRole, MemberStatus
 from ruilkring.notifications.services import mail_queue
 from ruilkring.rings.models import Municipality, Neighbourhood, Ring
@@ -80,6 +81,7 @@ def ring_create(
     )
     db.session.add(ring)
     db.session.flush()
+    categories_create_defaults(ring=ring)
     audit_record(actor=created_by, action="ring.create", ring=ring, new={"name": ring.name, "slug": slug})
     return ring
 

@@ -1,0 +1,147 @@
+"""Reads of listings. ``listing_search`` is the one search used by the page, the API and
+the weekly digest."""
+
+import re
+from datetime import date, timedelta
+
+from sqlalchemy import Select, exists, func, literal_column, or_, select, text
+from sqlalchemy.orm import joinedload
+
+from ruilkring import clock
+from ruilkring.extensions import db
+from ruilkring.listings.models import Category, Listing, ListingKind, ListingStatus
+from ruilkring.members.models import ACCESS_STATUSES, Member
+from ruilkring.rings.models import Ring
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_TERMS = 8
+
+
+def search_terms(q: str) -> list[str]:
+    """The words of a search, lower-case, at most eight (each a prefix)."""
+    return [word.lower() for word in _WORD.findall(q or "")][:MAX_TERMS]
+
+
+def _text_match(terms: list[str]):
+    """A condition on Listing that every term starts a word of its title or description,
+    ignoring case and accents, with the database's own full-text index."""
+    if db.engine.dialect.name == "postgresql":
+        query = " & ".join(f"{term}:*" for term in terms)
+        return text(
+            "to_tsvector('dutch', ruilkring_unaccent(listings.title || ' ' || listings.description))"
+            " @@ to_tsquery('dutch', ruilkring_unaccent(:tsquery))"
+        ).bindparams(tsquery=query)
+    match = " ".join('"{}"*'.format(term.replace('"', '""')) for term in terms)
+    return Listing.id.in_(
+        select(literal_column("rowid")).select_from(text("listings_search"))
+        .where(text("listings_search MATCH :match").bindparams(match=match))
+    )
+
+
+def visible_listings(*, ring: Ring) -> Select:
+    """Active, unexpired listings of the ring whose owners take part."""
+    today = clock.now().date()
+    return (
+        select(Listing).join(Member, Member.id == Listing.owner_id)
+        .where(Listing.ring_id == ring.id, Listing.status == ListingStatus.ACTIVE,
+               Listing.valid_until >= today, Member.status.in_(ACCESS_STATUSES))
+    )
+
+
+def listing_search(
+    *, ring: Ring, q: str = "", kind: str | None = None, category_id: int | None = None,
+    neighbourhood_id: int | None = None, new_this_week: bool = False, sort: str = "newest",
+    viewer: Member | None = None, since=None,
+) -> Select:
+    """Search the ring's visible listings: words in title or description (prefixes,
+    accent- and case-insensitive), kind, category, the owner's wijk, new this week (or
+    since a moment), sorted by newest or with the viewer's own wijk first."""
+    query = visible_listings(ring=ring).options(
+        joinedload(Listing.owner).joinedload(Member.user),
+        joinedload(Listing.owner).joinedload(Member.neighbourhood),
+        joinedload(Listing.category),
+    )
+    terms = search_terms(q)
+    if terms:
+        query = query.where(_text_match(terms))
+    if kind:
+        query = query.where(Listing.kind == ListingKind(kind))
+    if category_id:
+        query = query.where(Listing.category_id == category_id)
+    if neighbourhood_id:
+        query = query.where(Member.neighbourhood_id == neighbourhood_id)
+    if new_this_week:
+        since = clock.now() - timedelta(days=7)
+    if since is not None:
+        query = query.where(Listing.created_at >= since)
+    order = [Listing.created_at.desc(), Listing.id.desc()]
+    if sort == "nearby" and viewer is not None and viewer.neighbourhood_id is not None:
+        order.insert(0, (Member.neighbourhood_id == viewer.neighbourhood_id).desc())
+    return query.order_by(*order)
+
+
+def listing_matches(*, listing: Listing, limit: int = 5) -> list[Listing]:
+    """Listings of the other kind that could answer this one: same category, or sharing
+    a word of the title."""
+    other_kind = ListingKind.OFFER if listing.kind == ListingKind.REQUEST else ListingKind.REQUEST
+    words = [w for w in search_terms(listing.title) if len(w) >= 4]
+    condition = Listing.category_id == listing.category_id
+    if words:
+        condition = or_(condition, *(func.lower(Listing.title).contains(w, autoescape=True) for w in words))
+    return db.session.scalars(
+        visible_listings(ring=listing.owner.ring)
+        .where(Listing.kind == other_kind, Listing.owner_id != listing.owner_id, condition)
+        .order_by((Listing.category_id == listing.category_id).desc(), Listing.created_at.desc())
+        .limit(limit)
+    ).all()
+
+
+def requests_without_response(*, ring: Ring, days: int = 14) -> list[Listing]:
+    """Requests open for ``days`` or more that nobody has reacted to, for a coordinator
+    to broker by hand."""
+    from ruilkring.messages.models import Conversation
+
+    cutoff = clock.now() - timedelta(days=days)
+    return db.session.scalars(
+        visible_listings(ring=ring)
+        .where(Listing.kind == ListingKind.REQUEST, Listing.created_at <= cutoff,
+               ~exists().where(Conversation.listing_id == Listing.id))
+        .order_by(Listing.created_at)
+        .options(joinedload(Listing.owner).joinedload(Member.user))
+    ).all()
+
+
+def ring_categories(*, ring: Ring, active_only: bool = True) -> list[Category]:
+    query = select(Category).where(Category.ring_id == ring.id).order_by(Category.position, Category.name)
+    if active_only:
+        query = query.where(Category.active)
+    return db.session.scalars(query).all()
+
+
+def member_listings(*, member: Member, include_inactive: bool = False) -> list[Listing]:
+    """A member's own listings (all of them for the owner and coordinators)."""
+    query = select(Listing).where(Listing.owner_id == member.id).order_by(Listing.created_at.desc())
+    if not include_inactive:
+        query = query.where(Listing.status == ListingStatus.ACTIVE, Listing.valid_until >= clock.now().date())
+    return db.session.scalars(query).all()
+
+
+def listings_expiring(*, on: date) -> list[Listing]:
+    """Active listings that expire on ``on`` and whose owner was not reminded yet."""
+    return db.session.scalars(
+        select(Listing).where(Listing.status == ListingStatus.ACTIVE, Listing.valid_until == on,
+                              Listing.expiry_reminded_on.is_(None))
+        .options(joinedload(Listing.owner).joinedload(Member.user))
+    ).all()
+
+
+def member_trade_count(*, member: Member) -> int:
+    """How many trades the member took part in (shown on profiles; balances are not)."""
+    from ruilkring.ledger.models import Account, Transfer, TransferKind
+
+    account_id = select(Account.id).where(Account.member_id == member.id).scalar_subquery()
+    return db.session.scalar(
+        select(func.count()).select_from(Transfer).where(
+            Transfer.kind == TransferKind.TRADE,
+            or_(Transfer.payer_account_id == account_id, Transfer.payee_account_id == account_id))
+    ) or 0

@@ -1,0 +1,265 @@
+"""Vraag en aanbod pages: search, post, edit, pause, renew, hide; categories and
+unanswered requests for coordinators."""
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ruilkring import clock
+from ruilkring.access import coordinator_required, is_ring_coordinator, ring_blueprint, ring_member_or_404
+from ruilkring.errors import DomainError
+from ruilkring.extensions import db
+from ruilkring.listings import selectors, services
+from ruilkring.listings.forms import HELP_CHOICES, PLACE_CHOICES, CategoryForm, HideForm, ListingForm, SearchForm
+from ruilkring.listings.models import Category, Listing, ListingStatus
+from ruilkring.members.selectors import member_directory
+from ruilkring.web import htmx_targets
+
+bp = ring_blueprint("listings", __name__)
+
+PER_PAGE = 20
+
+
+def _listing_or_404(listing_id: int, *, for_change: bool = False) -> Listing:
+    """A listing of this ring the user may see (hidden, paused and expired ones only for
+    their owner and coordinators); ``for_change`` also requires being one of those."""
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or listing.ring_id != g.ring.id:
+        abort(404)
+    own = g.member is not None and listing.owner_id == g.member.id
+    visible = listing.status == ListingStatus.ACTIVE and listing.valid_until >= _today()
+    if (for_change or not visible) and not (own or is_ring_coordinator()):
+        abort(404)
+    return listing
+
+
+def _today():
+    return clock.now().date()
+
+
+@bp.route("/aanbod-en-vraag")
+def index():
+    """Search and browse. htmx swaps only the results (active search); without
+    JavaScript the same GET form submits."""
+    form = SearchForm(request.args)
+    form.category.choices = [("", _l("Alle categorieën"))] + [
+        (c.id, c.name) for c in selectors.ring_categories(ring=g.ring)]
+    form.wijk.choices = [("", _l("Alle wijken"))] + [(n.id, n.name) for n in g.ring.neighbourhoods]
+    form.validate()
+    query = selectors.listing_search(
+        ring=g.ring, q=form.q.data or "", kind=form.kind.data or None, category_id=form.category.data,
+        neighbourhood_id=form.wijk.data, new_this_week=bool(form.new.data), sort=form.sort.data or "newest",
+        viewer=g.member,
+    )
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    context = dict(form=form, page=page)
+    if htmx_targets("results"):
+        return render_template("listings/_results.html", **context)
+    return render_template("listings/index.html", **context)
+
+
+@bp.route("/aanbod-en-vraag/nieuw", methods=["GET", "POST"])
+def create():
+    """Post an offer or request; a coordinator may post for a member (``?voor=<id>``)."""
+    owner = g.member
+    on_behalf = request.args.get("voor", type=int)
+    if on_behalf is not None:
+        if not is_ring_coordinator():
+            abort(404)
+        owner = ring_member_or_404(on_behalf)
+    if owner is None:
+        abort(404)
+    form = ListingForm(kind=request.args.get("soort", "offer"))
+    form.set_categories(selectors.ring_categories(ring=g.ring))
+    if form.validate_on_submit():
+        try:
+            listing = services.listing_create(
+                owner=owner, kind=form.kind.data, title=form.title.data, description=form.description.data or "",
+                category_id=form.category_id.data, help_kind=form.help_kind.data, place=form.place.data,
+                time_estimate=form.time_estimate.data, valid_until=form.valid_until.data,
+                created_by=current_user,
+            )
+        except DomainError as error:
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_l("Geplaatst. Andere leden kunnen het nu vinden."), "success")
+            return redirect(url_for("listings.detail", listing_id=listing.id))
+    return render_template("listings/form.html", form=form, listing=None, owner=owner,
+                           members=member_directory(ring=g.ring) if is_ring_coordinator() else [])
+
+
+@bp.route("/aanbod-en-vraag/<int:listing_id>")
+def detail(listing_id: int):
+    """One listing with its owner, matches from the other side, and actions."""
+    listing = _listing_or_404(listing_id)
+    return render_template(
+        "listings/detail.html", listing=listing, matches=selectors.listing_matches(listing=listing),
+        own=g.member is not None and listing.owner_id == g.member.id, hide_form=HideForm(),
+        expired=listing.valid_until < _today(),
+    )
+
+
+@bp.route("/aanbod-en-vraag/<int:listing_id>/bewerken", methods=["GET", "POST"])
+def edit(listing_id: int):
+    """The owner (or a coordinator) changes a listing."""
+    listing = _listing_or_404(listing_id, for_change=True)
+    form = ListingForm(obj=listing)
+    form.set_categories(selectors.ring_categories(ring=g.ring))
+    del form.kind  # an offer stays an offer
+    if form.validate_on_submit():
+        try:
+            services.listing_update(
+                listing=listing, title=form.title.data, description=form.description.data or "",
+                category_id=form.category_id.data, help_kind=form.help_kind.data, place=form.place.data,
+                time_estimate=form.time_estimate.data, valid_until=form.valid_until.data or listing.valid_until,
+                updated_by=current_user,
+            )
+        except DomainError as error:
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_l("Uw wijzigingen zijn opgeslagen."), "success")
+            return redirect(url_for("listings.detail", listing_id=listing.id))
+    return render_template("listings/form.html", form=form, listing=listing, owner=listing.owner, members=[])
+
+
+STATUS_ACTIONS = {
+    "pauzeren": (ListingStatus.PAUSED, _l("Gepauzeerd: niemand ziet het tot u het weer aanzet.")),
+    "hervatten": (ListingStatus.ACTIVE, _l("Staat weer aan.")),
+    "sluiten": (ListingStatus.CLOSED, _l("Gesloten. Dank u wel!")),
+}
+
+
+@bp.post("/aanbod-en-vraag/<int:listing_id>/<any(pauzeren, hervatten, sluiten, verlengen):action>")
+def change_status(listing_id: int, action: str):
+    """Pause, resume, close or renew (owner or coordinator)."""
+    listing = _listing_or_404(listing_id, for_change=True)
+    try:
+        if action == "verlengen":
+            services.listing_renew(listing=listing, renewed_by=current_user)
+            message = _l("Verlengd tot %(date)s.", date=listing.valid_until.strftime("%d-%m-%Y"))
+        else:
+            status, message = STATUS_ACTIONS[action]
+            services.listing_set_status(listing=listing, status=status, changed_by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("listings.detail", listing_id=listing.id))
+
+
+@bp.post("/aanbod-en-vraag/<int:listing_id>/verbergen")
+@coordinator_required
+def hide(listing_id: int):
+    """Hide a listing that breaks the house rules, with a reason the owner sees."""
+    listing = _listing_or_404(listing_id)
+    form = HideForm()
+    try:
+        if not form.validate_on_submit():
+            raise DomainError(_l("Geef een reden op; de eigenaar krijgt die te zien."))
+        services.listing_hide(listing=listing, hidden_by=current_user, reason=form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_l("De advertentie is verborgen. De eigenaar heeft bericht gekregen."), "success")
+    return redirect(url_for("listings.detail", listing_id=listing.id))
+
+
+@bp.post("/aanbod-en-vraag/<int:listing_id>/tonen")
+@coordinator_required
+def unhide(listing_id: int):
+    listing = _listing_or_404(listing_id)
+    try:
+        services.listing_unhide(listing=listing, unhidden_by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_l("De advertentie is niet meer verborgen; ze staat op pauze tot de eigenaar haar aanzet."), "success")
+    return redirect(url_for("listings.detail", listing_id=listing.id))
+
+
+@bp.route("/mijn-advertenties")
+def mine():
+    """The member's own listings in every state, with their actions."""
+    if g.member is None:
+        abort(404)
+    return render_template("listings/mine.html",
+                           listings=selectors.member_listings(member=g.member, include_inactive=True),
+                           today=_today())
+
+
+# Coordinator
+
+
+@bp.route("/beheer/categorieen", methods=["GET", "POST"])
+@coordinator_required
+def categories():
+    """The ring's own list of categories: add, rename, mark as care, retire."""
+    form = CategoryForm(prefix="new")
+    if form.validate_on_submit():
+        try:
+            services.category_create(ring=g.ring, name=form.name.data, care=form.care.data,
+                                     created_by=current_user)
+        except DomainError as error:
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_l("Categorie toegevoegd."), "success")
+            return redirect(url_for("listings.categories"))
+    return render_template("listings/categories.html", form=form,
+                           categories=selectors.ring_categories(ring=g.ring, active_only=False))
+
+
+@bp.post("/beheer/categorieen/<int:category_id>")
+@coordinator_required
+def category_update(category_id: int):
+    category = db.session.get(Category, category_id)
+    if category is None or category.ring_id != g.ring.id:
+        abort(404)
+    form = CategoryForm(prefix=f"c{category.id}")
+    try:
+        if not form.validate_on_submit():
+            raise DomainError(_l("Vul een naam in."))
+        services.category_update(category=category, name=form.name.data, care=form.care.data,
+                                 active=form.active.data, updated_by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_l("Categorie opgeslagen."), "success")
+    return redirect(url_for("listings.categories"))
+
+
+@bp.route("/beheer/onbeantwoord")
+@coordinator_required
+def unanswered():
+    """Requests without any reaction for two weeks: broker them by hand."""
+    return render_template("listings/unanswered.html",
+                           listings=selectors.requests_without_response(ring=g.ring))
+
+
+HELP_KIND_LABELS = dict(HELP_CHOICES)
+PLACE_LABELS = dict(PLACE_CHOICES)
+LISTING_STATUS_LABELS = {
+    ListingStatus.ACTIVE: _l("staat aan"),
+    ListingStatus.PAUSED: _l("gepauzeerd"),
+    ListingStatus.CLOSED: _l("gesloten"),
+    ListingStatus.HIDDEN: _l("verborgen door coördinator"),
+}
+
+
+@bp.app_context_processor
+def listing_labels():
+    return {
+        "help_kind_label": lambda kind: HELP_KIND_LABELS[kind.value if hasattr(kind, "value") else kind],
+        "place_label": lambda place: PLACE_LABELS[place.value if hasattr(place, "value") else place],
+        "listing_status_label": LISTING_STATUS_LABELS.__getitem__,
+    }

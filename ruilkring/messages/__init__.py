@@ -1,0 +1,1 @@
+"""Conversations between two members inside the platform, usually about a listing."""
