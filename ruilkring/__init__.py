@@ -54,6 +54,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic autogenerate) sees all tables."""
     from ruilkring.audit import models as _audit  # noqa: F401
     from ruilkring.auth import models as _auth  # noqa: F401
+    from ruilkring.disputes import models as _disputes  # noqa: F401
     from ruilkring.ledger import models as _ledger  # noqa: F401
     from ruilkring.listings import models as _listings  # noqa: F401
     from ruilkring.members import models as _members  # noqa: F401

@@ -65,6 +65,7 @@ class Ring(db.Model):
     house_rules: Mapped[str] = mapped_column(Text, default="")
     house_rules_version: Mapped[int] = mapped_column(default=1)
     payment_request_days: Mapped[int] = mapped_column(default=30)
+    dispute_days: Mapped[int] = mapped_column(default=60)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     municipality: Mapped[Municipality] = relationship(back_populates="rings")
