@@ -1,0 +1,188 @@
+"""Dispute pages: a party opens and follows a case; coordinators mediate and resolve."""
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ruilkring.access import coordinator_required, is_ring_coordinator, ring_blueprint
+from ruilkring.database import run_ledger_transaction
+from ruilkring.disputes import selectors, services
+from ruilkring.disputes.forms import (
+    OUTCOME_CHOICES,
+    REASON_CHOICES,
+    REQUEST_CHOICES,
+    AssignForm,
+    OpenForm,
+    ResolveForm,
+    StatusFilterForm,
+    TextForm,
+)
+from ruilkring.disputes.models import Dispute, DisputeOutcome, DisputeStatus, EventKind
+from ruilkring.errors import DomainError
+from ruilkring.extensions import db
+from ruilkring.ledger.models import Transfer
+from ruilkring.ledger.selectors import account_name
+from ruilkring.members.models import Member, MemberRole, MemberStatus
+
+bp = ring_blueprint("disputes", __name__)
+
+
+def _party_ids(transfer: Transfer) -> set[int]:
+    return {m.id for m in services.transfer_parties(transfer)}
+
+
+def _dispute_or_404(dispute_id: int) -> Dispute:
+    """A case of this ring that the user is a party to, or coordinates."""
+    dispute = db.session.get(Dispute, dispute_id)
+    if dispute is None or dispute.ring_id != g.ring.id:
+        abort(404)
+    if not is_ring_coordinator() and (g.member is None or g.member.id not in _party_ids(dispute.transfer)):
+        abort(404)
+    return dispute
+
+
+@bp.route("/geschillen/nieuw/<int:transfer_id>", methods=["GET", "POST"])
+def open_case(transfer_id: int):
+    """A party reports what is wrong with a transfer."""
+    transfer = db.session.get(Transfer, transfer_id)
+    if transfer is None or transfer.ring_id != g.ring.id or g.member is None \
+            or g.member.id not in _party_ids(transfer):
+        abort(404)
+    existing = services.open_dispute_of(transfer)
+    if existing is not None:
+        flash(_l("Over deze transactie loopt al een geschil."), "info")
+        return redirect(url_for("disputes.case", dispute_id=existing.id))
+    form = OpenForm()
+    if form.validate_on_submit():
+        try:
+            dispute = services.dispute_open(transfer=transfer, opened_by=g.member, reason=form.reason.data,
+                                            asked=form.asked.data, explanation=form.explanation.data)
+        except DomainError as error:
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_l("Uw melding is ontvangen. Een coördinator neemt contact met u op."), "success")
+            return redirect(url_for("disputes.case", dispute_id=dispute.id))
+    return render_template("disputes/open.html", form=form, transfer=transfer, account_name=account_name)
+
+
+@bp.route("/geschillen")
+def mine():
+    """The member's own cases and their state."""
+    if g.member is None:
+        abort(404)
+    return render_template("disputes/mine.html", disputes=selectors.member_disputes(member=g.member))
+
+
+def _coordinators_for(dispute: Dispute) -> list[Member]:
+    parties = _party_ids(dispute.transfer)
+    return db.session.scalars(
+        db.select(Member).where(Member.ring_id == g.ring.id, Member.role == MemberRole.COORDINATOR,
+                                Member.status == MemberStatus.ACTIVE, Member.id.not_in(parties))
+    ).all()
+
+
+@bp.route("/geschillen/<int:dispute_id>")
+def case(dispute_id: int):
+    """The case page. Parties see the public timeline; coordinators also their notes."""
+    dispute = _dispute_or_404(dispute_id)
+    coordinator = is_ring_coordinator()
+    assign_form = AssignForm()
+    assign_form.coordinator.choices = [(m.id, m.name) for m in _coordinators_for(dispute)]
+    resolve_form = ResolveForm()
+    resolve_form.ensure_key()
+    return render_template(
+        "disputes/case.html", dispute=dispute, coordinator=coordinator,
+        events=selectors.timeline(dispute=dispute, include_private=coordinator),
+        text_form=TextForm(), assign_form=assign_form, resolve_form=resolve_form,
+        is_party=g.member is not None and g.member.id in _party_ids(dispute.transfer),
+        stale=selectors.is_stale(dispute), account_name=account_name, EventKind=EventKind,
+    )
+
+
+@bp.post("/geschillen/<int:dispute_id>/<any(reageren, intrekken, oppakken, toewijzen, notitie, bericht):action>")
+def act(dispute_id: int, action: str):
+    """Every step of a case except the resolution."""
+    dispute = _dispute_or_404(dispute_id)
+    coordinator_actions = ("oppakken", "toewijzen", "notitie", "bericht")
+    if action in coordinator_actions and not is_ring_coordinator():
+        abort(404)
+    try:
+        if action == "reageren":
+            services.dispute_respond(dispute=dispute, author=g.member, body=request.form.get("body", ""))
+        elif action == "intrekken":
+            services.dispute_withdraw(dispute=dispute, withdrawn_by=g.member)
+        elif action == "oppakken":
+            services.dispute_take(dispute=dispute, coordinator=current_user)
+        elif action == "toewijzen":
+            second = db.session.get(Member, request.form.get("coordinator", type=int) or 0)
+            if second is None or second.ring_id != g.ring.id:
+                raise DomainError(_l("Kies een coördinator van deze kring."))
+            services.dispute_assign_second(dispute=dispute, assigned_by=current_user, coordinator=second)
+        elif action == "notitie":
+            services.dispute_note(dispute=dispute, author=current_user, body=request.form.get("body", ""))
+        else:
+            services.dispute_message(dispute=dispute, author=current_user, body=request.form.get("body", ""))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_l("Opgeslagen."), "success")
+    return redirect(url_for("disputes.case", dispute_id=dispute.id))
+
+
+@bp.post("/geschillen/<int:dispute_id>/afhandelen")
+@coordinator_required
+def resolve(dispute_id: int):
+    """Close the case with its outcome; a reversal or correction is booked with it."""
+    dispute = _dispute_or_404(dispute_id)
+    form = ResolveForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return redirect(url_for("disputes.case", dispute_id=dispute.id))
+    try:
+        run_ledger_transaction(lambda: services.dispute_resolve(
+            dispute=dispute, resolved_by=current_user, outcome=DisputeOutcome(form.outcome.data),
+            note=form.note.data or "", amount=form.amount.data, back_to_payer=form.direction.data != "forward",
+            override_limits=form.override_limits.data, idempotency_key=form.idempotency_key.data,
+        ))
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        flash(_l("Het geschil is afgehandeld. Beide leden hebben bericht gekregen."), "success")
+    return redirect(url_for("disputes.case", dispute_id=dispute.id))
+
+
+@bp.route("/beheer/geschillen")
+@coordinator_required
+def queue():
+    """The coordinator's queue: open cases first with their age; quiet ones highlighted."""
+    form = StatusFilterForm(request.args)
+    form.status.choices = [("", _l("Alle"))] + [(s.value, dispute_status_label(s)) for s in DisputeStatus]
+    status = form.status.data if form.status.data in {s.value for s in DisputeStatus} else None
+    return render_template("disputes/queue.html", form=form, is_stale=selectors.is_stale,
+                           disputes=selectors.dispute_queue(ring=g.ring, status=status))
+
+
+STATUS_LABELS = {
+    DisputeStatus.OPEN: _l("open"),
+    DisputeStatus.IN_MEDIATION: _l("in bemiddeling"),
+    DisputeStatus.RESOLVED: _l("afgehandeld"),
+    DisputeStatus.WITHDRAWN: _l("ingetrokken"),
+}
+
+
+def dispute_status_label(status):
+    return STATUS_LABELS[DisputeStatus(status)]
+
+
+@bp.app_context_processor
+def dispute_helpers():
+    labels = dict(REASON_CHOICES + REQUEST_CHOICES)
+    outcomes = dict(OUTCOME_CHOICES)
+    return {"dispute_status_label": dispute_status_label,
+            "dispute_choice_label": lambda value: labels.get(getattr(value, "value", value), value),
+            "dispute_outcome_label": lambda value: outcomes.get(getattr(value, "value", value), value)}
