@@ -61,17 +61,22 @@ def _import_models() -> None:
     from ruilkring.messages import models as _messages  # noqa: F401
     from ruilkring.notifications import models as _notifications  # noqa: F401
     from ruilkring.rings import models as _rings  # noqa: F401
+    from ruilkring.stats import models as _stats  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from ruilkring.admin.views import bp as admin_bp
+    from ruilkring.audit.views import bp as audit_bp
     from ruilkring.auth.views import bp as auth_bp
+    from ruilkring.disputes.views import bp as disputes_bp
     from ruilkring.ledger.views import bp as ledger_bp
     from ruilkring.listings.views import bp as listings_bp
     from ruilkring.main.views import bp as main_bp
     from ruilkring.members.views import bp as members_bp
+    from ruilkring.messages.views import bp as messages_bp
     from ruilkring.municipality.views import bp as municipality_bp
     from ruilkring.rings.views import bp as rings_bp
 
-    for blueprint in (main_bp, auth_bp, rings_bp, members_bp, ledger_bp, listings_bp, admin_bp, municipality_bp):
+    for blueprint in (main_bp, auth_bp, rings_bp, members_bp, ledger_bp, listings_bp, messages_bp,
+                      disputes_bp, audit_bp, admin_bp, municipality_bp):
         app.register_blueprint(blueprint)

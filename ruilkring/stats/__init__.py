@@ -1,0 +1,1 @@
+"""Social effect: ties between members, new contacts, and the coordinator's dashboard."""

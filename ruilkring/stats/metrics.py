@@ -1,0 +1,398 @@
+"""The social-effect measures M1-M12 of DESIGN section 5, as SQL over indexed tables.
+
+Every function takes a ring (or a list of ring ids) and a ``Period`` and returns plain
+numbers; the coordinator dashboard, the municipality dashboard (through the privacy
+rules) and the CSV downloads all read from here. Trades are the standing trades between
+two members: reversed trades and reversals do not count.
+"""
+
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+import networkx as nx
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from ruilkring import clock
+from ruilkring.extensions import db
+from ruilkring.ledger.models import Account, Transfer, TransferKind
+from ruilkring.listings.models import Category, Listing
+from ruilkring.members.models import Member, MemberStatus
+from ruilkring.rings.models import Neighbourhood
+from ruilkring.stats.models import ContactAnswer, MemberMonth, Tie, TieAnswer
+
+AGE_BANDS = ((0, 29, "<30"), (30, 44, "30-44"), (45, 64, "45-64"), (65, 79, "65-79"), (80, 200, "80+"))
+PARTNER_BINS = ("0", "1", "2-4", "5-9", "10+")
+COUNTED_STATUSES = (MemberStatus.ACTIVE, MemberStatus.LEAVING, MemberStatus.INACTIVE)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open range of days [start, end)."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def month(cls, year: int, month: int) -> "Period":
+        start = date(year, month, 1)
+        return cls(start, _add_months(start, 1))
+
+    @classmethod
+    def quarter(cls, year: int, quarter: int) -> "Period":
+        start = date(year, 3 * (quarter - 1) + 1, 1)
+        return cls(start, _add_months(start, 3))
+
+    @classmethod
+    def year(cls, year: int) -> "Period":
+        return cls(date(year, 1, 1), date(year + 1, 1, 1))
+
+    def previous(self) -> "Period":
+        """The period of the same length just before this one."""
+        if self.start.day == 1 and self.end.day == 1:
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+            return Period(_add_months(self.start, -months), self.start)
+        return Period(self.start - (self.end - self.start), self.start)
+
+    def months(self) -> list[date]:
+        """First days of the months the period touches."""
+        result, month = [], self.start.replace(day=1)
+        while month < self.end:
+            result.append(month)
+            month = _add_months(month, 1)
+        return result
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def age_band(birth_year: int | None, on: date) -> str | None:
+    if birth_year is None:
+        return None
+    age = on.year - birth_year
+    return next(label for low, high, label in AGE_BANDS if low <= age <= high)
+
+
+def _standing_trades(ring_ids: list[int]):
+    """Standing trades between two members: (id, amount, occurred_on, payer, payee, listing)."""
+    payer, payee, reversal = aliased(Account), aliased(Account), aliased(Transfer)
+    return (
+        select(Transfer.id, Transfer.amount, Transfer.occurred_on, Transfer.listing_id,
+               payer.member_id.label("payer"), payee.member_id.label("payee"))
+        .join(payer, payer.id == Transfer.payer_account_id)
+        .join(payee, payee.id == Transfer.payee_account_id)
+        .where(Transfer.ring_id.in_(ring_ids), Transfer.kind == TransferKind.TRADE,
+               payer.member_id.is_not(None), payee.member_id.is_not(None),
+               ~exists().where(reversal.reverses_id == Transfer.id))
+    )
+
+
+def _in(column, period: Period):
+    return and_(column >= period.start, column < period.end)
+
+
+# M1, M8 and the monthly series: from the rollups.
+
+@dataclass
+class Activity:
+    members: int  # members at the end of the period (active, leaving or inactive)
+    active: int  # M1: gave or received in the period
+    reciprocal: int  # M8: both gave and received
+    trades: int
+    minutes: int
+
+    @property
+    def active_share(self) -> float | None:
+        return self.active / self.members if self.members else None
+
+    @property
+    def reciprocity(self) -> float | None:
+        return self.reciprocal / self.active if self.active else None
+
+
+def members_at(ring_ids: list[int], day: date) -> int:
+    """Members who had joined by ``day`` and had not left or been declined."""
+    return db.session.scalar(select(func.count()).select_from(Member).where(
+        Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES),
+        func.coalesce(Member.approved_at, Member.created_at) < _day_start(day))) or 0
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def activity(ring_ids: list[int], period: Period) -> Activity:
+    """M1 active members, M8 reciprocity, trades and minutes in the period."""
+    per_member = (
+        select(MemberMonth.member_id, func.sum(MemberMonth.trades_given).label("given"),
+               func.sum(MemberMonth.trades_received).label("received"),
+               func.sum(MemberMonth.minutes_given).label("minutes"))
+        .where(MemberMonth.ring_id.in_(ring_ids), _in(MemberMonth.month, period))
+        .group_by(MemberMonth.member_id).subquery()
+    )
+    active, reciprocal, trades, minutes = db.session.execute(select(
+        func.count().filter(or_(per_member.c.given > 0, per_member.c.received > 0)),
+        func.count().filter(and_(per_member.c.given > 0, per_member.c.received > 0)),
+        func.coalesce(func.sum(per_member.c.given), 0),
+        func.coalesce(func.sum(per_member.c.minutes), 0),
+    )).one()
+    return Activity(members_at(ring_ids, period.end), active, reciprocal, int(trades), int(minutes))
+
+
+def monthly_series(ring_ids: list[int], period: Period) -> list[dict]:
+    """Per month: members, active members, trades, hours, new ties and new contacts."""
+    rows = []
+    for month in period.months():
+        month_period = Period(month, _add_months(month, 1))
+        act = activity(ring_ids, month_period)
+        contacts = new_ties(ring_ids, month_period)
+        rows.append({"month": month, "members": act.members, "active": act.active, "trades": act.trades,
+                     "minutes": act.minutes, "new_ties": contacts.new_ties, "new_contacts": contacts.new_contacts})
+    return rows
+
+
+# M2, M2n, M3, M4: ties and new contacts.
+
+@dataclass
+class NewTies:
+    new_ties: int  # M2
+    new_contacts: int  # M2n: both sides answered and neither said "ja"
+    known: int  # at least one side said "ja"
+    unknown: int  # no "ja", but not both answered
+    trades: int
+    first_contact_trades: int  # trades that formed a tie
+
+    @property
+    def first_contact_share(self) -> float | None:  # M4
+        return self.first_contact_trades / self.trades if self.trades else None
+
+
+def new_ties(ring_ids: list[int], period: Period) -> NewTies:
+    """M2 new ties in the period, split by what the two sides answered, and M4."""
+    yes = func.count().filter(TieAnswer.answer == ContactAnswer.YES)
+    answered = func.count().filter(TieAnswer.answer.in_((ContactAnswer.NO, ContactAnswer.BY_SIGHT)))
+    per_tie = (
+        select(Tie.id, yes.label("yes"), answered.label("answered"))
+        .outerjoin(TieAnswer, TieAnswer.tie_id == Tie.id)
+        .where(Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, _in(Tie.first_date, period))
+        .group_by(Tie.id).subquery()
+    )
+    total, known, new = db.session.execute(select(
+        func.count(), func.count().filter(per_tie.c.yes > 0),
+        func.count().filter(and_(per_tie.c.yes == 0, per_tie.c.answered >= 2)),
+    )).one()
+    trades = _standing_trades(ring_ids).where(_in(Transfer.occurred_on, period)).subquery()
+    trade_count = db.session.scalar(select(func.count()).select_from(trades)) or 0
+    first = db.session.scalar(select(func.count()).select_from(trades).where(
+        exists().where(Tie.first_transfer_id == trades.c.id))) or 0
+    return NewTies(total, new, known, total - known - new, trade_count, first)
+
+
+# M5, M6, M9: the network up to the end of the period.
+
+def _pairs_until(ring_ids: list[int], end: date) -> dict[tuple[int, int], int]:
+    """Standing trades per unordered pair, up to ``end``."""
+    trades = _standing_trades(ring_ids).where(Transfer.occurred_on < end).subquery()
+    low = func.min(trades.c.payer, trades.c.payee) if db.engine.dialect.name == "sqlite" \
+        else func.least(trades.c.payer, trades.c.payee)
+    high = func.max(trades.c.payer, trades.c.payee) if db.engine.dialect.name == "sqlite" \
+        else func.greatest(trades.c.payer, trades.c.payee)
+    rows = db.session.execute(select(low, high, func.count()).group_by(low, high)).all()
+    return {(a, b): count for a, b, count in rows}
+
+
+@dataclass
+class Network:
+    partners_median: float  # M5, over members with access at the end
+    partner_bins: dict[str, int]
+    pairs: int
+    repeat_pairs: int  # M6: pairs with 2 or more trades
+    trading_members: int
+    largest_group: int  # M9
+
+    @property
+    def repeat_share(self) -> float | None:
+        return self.repeat_pairs / self.pairs if self.pairs else None
+
+    @property
+    def largest_group_share(self) -> float | None:
+        return self.largest_group / self.trading_members if self.trading_members else None
+
+
+def network(ring_ids: list[int], period: Period) -> Network:
+    """M5 trading partners per member, M6 repeat ties and M9 the largest connected group."""
+    pairs = _pairs_until(ring_ids, period.end)
+    partners = Counter()
+    graph = nx.Graph()
+    for a, b in pairs:
+        partners[a] += 1
+        partners[b] += 1
+        graph.add_edge(a, b)
+    members = db.session.scalars(select(Member.id).where(
+        Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES),
+        func.coalesce(Member.approved_at, Member.created_at) < _day_start(period.end))).all()
+    counts = [partners.get(member, 0) for member in members]
+    bins = dict.fromkeys(PARTNER_BINS, 0)
+    for count in counts:
+        bins["0" if count == 0 else "1" if count == 1 else "2-4" if count <= 4 else "5-9" if count <= 9 else "10+"] += 1
+    largest = max((len(c) for c in nx.connected_components(graph)), default=0)
+    return Network(statistics.median(counts) if counts else 0, bins, len(pairs),
+                   sum(1 for c in pairs.values() if c >= 2), graph.number_of_nodes(), largest)
+
+
+# M7: bridging across wijken and age bands.
+
+@dataclass
+class Bridging:
+    ties: int  # new ties in the period with both sides' group known
+    across: int
+    expected_share: float | None  # 1 - sum of squared group shares among active members
+
+    @property
+    def share(self) -> float | None:
+        return self.across / self.ties if self.ties else None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.share is None or not self.expected_share:
+            return None
+        return self.share / self.expected_share
+
+
+def bridging(ring_ids: list[int], period: Period, by: str = "wijk") -> Bridging:
+    """M7: the share of new ties that cross wijken (``by="wijk"``) or age bands
+    (``by="age"``), beside the share expected if members mixed at random."""
+    def group(member) -> object:
+        if by == "wijk":
+            return member.neighbourhood_id
+        return age_band(member.birth_year, period.end)
+
+    low, high = aliased(Member), aliased(Member)
+    rows = db.session.execute(
+        select(low, high).join(Tie, Tie.member_low_id == low.id).join(high, high.id == Tie.member_high_id)
+        .where(Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, _in(Tie.first_date, period))
+    ).all()
+    known = [(group(a), group(b)) for a, b in rows if group(a) is not None and group(b) is not None]
+    active_ids = db.session.scalars(select(MemberMonth.member_id).where(
+        MemberMonth.ring_id.in_(ring_ids), _in(MemberMonth.month, period)).distinct()).all()
+    active = db.session.scalars(select(Member).where(Member.id.in_(active_ids))).all() if active_ids else []
+    groups = Counter(g for g in (group(m) for m in active) if g is not None)
+    total = sum(groups.values())
+    expected = 1 - sum((n / total) ** 2 for n in groups.values()) if total else None
+    return Bridging(len(known), sum(1 for a, b in known if a != b), expected)
+
+
+# M10: named follow-up lists (coordinators only).
+
+def never_traded(ring_ids: list[int], today: date | None = None) -> list[Member]:
+    """Members who joined 90 or more days ago and never had a standing trade."""
+    today = today or clock.now().date()
+    traded = select(MemberMonth.member_id).where(MemberMonth.ring_id.in_(ring_ids),
+                                                 or_(MemberMonth.trades_given > 0, MemberMonth.trades_received > 0))
+    return db.session.scalars(select(Member).where(
+        Member.ring_id.in_(ring_ids), Member.status == MemberStatus.ACTIVE,
+        func.coalesce(Member.approved_at, Member.created_at) <= _day_start(today - timedelta(days=90)),
+        Member.id.not_in(traded)).order_by(Member.created_at)).all()
+
+
+def dormant(ring_ids: list[int], today: date | None = None) -> list[tuple[Member, date]]:
+    """Members who traded before but not in the last six months, with their last month."""
+    today = today or clock.now().date()
+    last = (select(MemberMonth.member_id, func.max(MemberMonth.month).label("last"))
+            .where(MemberMonth.ring_id.in_(ring_ids), or_(MemberMonth.trades_given > 0, MemberMonth.trades_received > 0))
+            .group_by(MemberMonth.member_id).subquery())
+    cutoff = _add_months(today.replace(day=1), -6)
+    rows = db.session.execute(select(Member, last.c.last).join(last, last.c.member_id == Member.id).where(
+        Member.status == MemberStatus.ACTIVE, last.c.last < cutoff).order_by(last.c.last)).all()
+    return [(member, last_month) for member, last_month in rows]
+
+
+# M11: retention by join cohort.
+
+@dataclass
+class Cohort:
+    month: date
+    size: int
+    retained: list[float | None] = field(default_factory=list)  # share trading in month k after joining
+
+
+def retention(ring_ids: list[int], period: Period, horizon: int = 6) -> tuple[list[Cohort], float | None]:
+    """For each join month in the period: the share of its members who traded in each of
+    the following months; and the median days from joining to the first trade."""
+    members = db.session.execute(select(Member.id, func.coalesce(Member.approved_at, Member.created_at)).where(
+        Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES + (MemberStatus.LEFT,)),
+        func.coalesce(Member.approved_at, Member.created_at) >= _day_start(period.start),
+        func.coalesce(Member.approved_at, Member.created_at) < _day_start(period.end))).all()
+    months_traded = defaultdict(set)
+    for member_id, month in db.session.execute(select(MemberMonth.member_id, MemberMonth.month).where(
+            MemberMonth.ring_id.in_(ring_ids), or_(MemberMonth.trades_given > 0, MemberMonth.trades_received > 0))):
+        months_traded[member_id].add(month)
+    cohorts: dict[date, list[int]] = defaultdict(list)
+    joined_on = {}
+    for member_id, joined in members:
+        cohorts[joined.date().replace(day=1)].append(member_id)
+        joined_on[member_id] = joined.date()
+    today = clock.now().date()
+    result = []
+    for month in sorted(cohorts):
+        ids = cohorts[month]
+        retained = []
+        for k in range(horizon + 1):
+            target = _add_months(month, k)
+            retained.append(None if target > today else
+                            sum(1 for m in ids if target in months_traded[m]) / len(ids))
+        result.append(Cohort(month, len(ids), retained))
+    first_trade = dict(db.session.execute(
+        select(Member.id, func.min(Transfer.occurred_on))
+        .join(Account, Account.member_id == Member.id)
+        .join(Transfer, or_(Transfer.payer_account_id == Account.id, Transfer.payee_account_id == Account.id))
+        .where(Member.id.in_(list(joined_on)), Transfer.kind == TransferKind.TRADE).group_by(Member.id)).all()) \
+        if joined_on else {}
+    days = [(first_trade[m] - joined_on[m]).days for m in joined_on if m in first_trade]
+    return result, (statistics.median(days) if days else None)
+
+
+# M12: trades by kind of help and by category.
+
+def trades_by_help(ring_ids: list[int], period: Period) -> dict[str, tuple[int, int]]:
+    """Trades and minutes per kind of help of the listing they were for ("unknown" when
+    the trade named no listing)."""
+    trades = _standing_trades(ring_ids).where(_in(Transfer.occurred_on, period)).subquery()
+    rows = db.session.execute(
+        select(Listing.help_kind, func.count(), func.sum(trades.c.amount))
+        .select_from(trades).outerjoin(Listing, Listing.id == trades.c.listing_id)
+        .group_by(Listing.help_kind)).all()
+    return {(kind.value if kind else "unknown"): (count, int(minutes or 0)) for kind, count, minutes in rows}
+
+
+def trades_by_category(ring_ids: list[int], period: Period) -> list[tuple[str, bool, int, int]]:
+    """(category, is care, trades, minutes), most trades first; trades without a listing last."""
+    trades = _standing_trades(ring_ids).where(_in(Transfer.occurred_on, period)).subquery()
+    rows = db.session.execute(
+        select(Category.name, Category.care, func.count(), func.sum(trades.c.amount))
+        .select_from(trades).outerjoin(Listing, Listing.id == trades.c.listing_id)
+        .outerjoin(Category, Category.id == Listing.category_id)
+        .group_by(Category.name, Category.care).order_by(func.count().desc())).all()
+    return [(name, bool(care), count, int(minutes or 0)) for name, care, count, minutes in rows]
+
+
+def participation_by_group(ring_ids: list[int], period: Period, by: str = "wijk") -> list[tuple[str, int, int]]:
+    """(group, members, active members) per wijk or age band, for the municipality view."""
+    active = set(db.session.scalars(select(MemberMonth.member_id).where(
+        MemberMonth.ring_id.in_(ring_ids), _in(MemberMonth.month, period),
+        or_(MemberMonth.trades_given > 0, MemberMonth.trades_received > 0)).distinct()))
+    members = db.session.execute(select(Member.id, Member.birth_year, Neighbourhood.name)
+                                 .outerjoin(Neighbourhood, Neighbourhood.id == Member.neighbourhood_id)
+                                 .where(Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES),
+                                        func.coalesce(Member.approved_at, Member.created_at) < _day_start(period.end))
+                                 ).all()
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for member_id, birth_year, wijk in members:
+        key = (wijk or "?") if by == "wijk" else (age_band(birth_year, period.end) or "?")
+        totals[key][0] += 1
+        totals[key][1] += member_id in active
+    return sorted((key, total, act) for key, (total, act) in totals.items())

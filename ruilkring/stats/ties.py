@@ -1,0 +1,145 @@
+"""Keeping the ties table in step with the ledger.
+
+The ledger's write path calls ``tie_record_trade`` for every new trade between two
+members and ``tie_record_reversal`` when such a trade is reversed, inside the same
+transaction (the two accounts are already locked, so no other transaction races for the
+same pair). ``ties_rebuild`` recomputes a ring's ties from its transfers, for bulk loads,
+imports and the ``stats rebuild-ties`` command; answers to the contact question survive it.
+"""
+
+from sqlalchemy import and_, case, exists, func, insert, or_, select
+from sqlalchemy.orm import aliased
+
+from ruilkring.errors import DomainError
+from ruilkring.extensions import db
+from ruilkring.ledger.models import Account, Transfer, TransferKind
+from ruilkring.members.models import Member
+from ruilkring.stats.models import ContactAnswer, Tie, TieAnswer
+
+
+def _pair(transfer: Transfer) -> tuple[int, int] | None:
+    payer, payee = transfer.payer.member_id, transfer.payee.member_id
+    if payer is None or payee is None:
+        return None
+    return (payer, payee) if payer < payee else (payee, payer)
+
+
+def _tie(ring_id: int, low: int, high: int) -> Tie | None:
+    return db.session.scalar(select(Tie).where(
+        Tie.ring_id == ring_id, Tie.member_low_id == low, Tie.member_high_id == high))
+
+
+def tie_record_trade(*, transfer: Transfer) -> Tie | None:
+    """A trade between two members forms their tie, or strengthens it."""
+    pair = _pair(transfer)
+    if transfer.kind != TransferKind.TRADE or pair is None:
+        return None
+    tie = _tie(transfer.ring_id, *pair)
+    if tie is None:
+        tie = Tie(ring_id=transfer.ring_id, member_low_id=pair[0], member_high_id=pair[1], trade_count=0, minutes=0)
+        db.session.add(tie)
+    if tie.trade_count == 0:
+        tie.first_transfer_id = transfer.id
+        tie.first_date = transfer.occurred_on
+    tie.trade_count += 1
+    tie.minutes += transfer.amount
+    tie.last_date = max(filter(None, (tie.last_date, transfer.occurred_on)))
+    db.session.flush()
+    return tie
+
+
+def _standing_trades(ring_id: int, low: int, high: int):
+    """The pair's trades that were not reversed, oldest first."""
+    payer, payee, reversal = aliased(Account), aliased(Account), aliased(Transfer)
+    return (
+        select(Transfer).join(payer, payer.id == Transfer.payer_account_id)
+        .join(payee, payee.id == Transfer.payee_account_id)
+        .where(Transfer.ring_id == ring_id, Transfer.kind == TransferKind.TRADE,
+               or_(and_(payer.member_id == low, payee.member_id == high),
+                   and_(payer.member_id == high, payee.member_id == low)),
+               ~exists().where(reversal.reverses_id == Transfer.id))
+        .order_by(Transfer.id)
+    )
+
+
+def tie_record_reversal(*, original: Transfer) -> None:
+    """A reversed trade no longer counts as contact."""
+    pair = _pair(original)
+    if original.kind != TransferKind.TRADE or pair is None:
+        return
+    tie = _tie(original.ring_id, *pair)
+    if tie is None:
+        return
+    tie.trade_count = max(0, tie.trade_count - 1)
+    tie.minutes = max(0, tie.minutes - original.amount)
+    db.session.flush()
+    if tie.first_transfer_id == original.id or tie.trade_count == 0:
+        remaining = db.session.scalars(_standing_trades(original.ring_id, *pair)).all()
+        tie.first_transfer_id = remaining[0].id if remaining else None
+        tie.first_date = min(t.occurred_on for t in remaining) if remaining else None
+        tie.last_date = max(t.occurred_on for t in remaining) if remaining else None
+
+
+def ties_rebuild(*, ring_id: int) -> int:
+    """Recompute every tie of the ring from its standing trades; returns how many ties
+    there are. Existing tie rows (and their answers) are updated, not replaced."""
+    payer, payee, reversal = aliased(Account), aliased(Account), aliased(Transfer)
+    low_expr = case((payer.member_id < payee.member_id, payer.member_id), else_=payee.member_id)
+    high_expr = case((payer.member_id < payee.member_id, payee.member_id), else_=payer.member_id)
+    rows = db.session.execute(
+        select(low_expr, high_expr, func.count(), func.sum(Transfer.amount), func.min(Transfer.id),
+               func.min(Transfer.occurred_on), func.max(Transfer.occurred_on))
+        .join(payer, payer.id == Transfer.payer_account_id)
+        .join(payee, payee.id == Transfer.payee_account_id)
+        .where(Transfer.ring_id == ring_id, Transfer.kind == TransferKind.TRADE,
+               payer.member_id.is_not(None), payee.member_id.is_not(None),
+               ~exists().where(reversal.reverses_id == Transfer.id))
+        .group_by(low_expr, high_expr)
+    ).all()
+    existing = {(t.member_low_id, t.member_high_id): t for t in db.session.scalars(
+        select(Tie).where(Tie.ring_id == ring_id))}
+    new_rows = []
+    seen = set()
+    for low, high, count, minutes, first_id, first_date, last_date in rows:
+        seen.add((low, high))
+        values = dict(trade_count=count, minutes=minutes, first_transfer_id=first_id,
+                      first_date=first_date, last_date=last_date)
+        tie = existing.get((low, high))
+        if tie is None:
+            new_rows.append(dict(ring_id=ring_id, member_low_id=low, member_high_id=high, **values))
+        else:
+            for key, value in values.items():
+                setattr(tie, key, value)
+    for pair, tie in existing.items():
+        if pair not in seen:
+            tie.trade_count, tie.minutes = 0, 0
+            tie.first_transfer_id = tie.first_date = tie.last_date = None
+    if new_rows:
+        db.session.execute(insert(Tie), new_rows)
+    db.session.flush()
+    return len(rows)
+
+
+def tie_answer(*, tie: Tie, member: Member, answer: ContactAnswer) -> TieAnswer:
+    """One side answers "Kende je deze persoon al vóór deze ruil?" (once)."""
+    if member.id not in (tie.member_low_id, tie.member_high_id):
+        raise DomainError("not a party to this tie")
+    existing = db.session.scalar(select(TieAnswer).where(TieAnswer.tie_id == tie.id,
+                                                         TieAnswer.member_id == member.id))
+    if existing is not None:
+        return existing
+    row = TieAnswer(tie_id=tie.id, member_id=member.id, answer=ContactAnswer(answer))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def unanswered_ties(*, member: Member, limit: int = 3) -> list[Tie]:
+    """Ties of the member that they have not answered the contact question for."""
+    return db.session.scalars(
+        select(Tie).where(
+            Tie.ring_id == member.ring_id, Tie.trade_count > 0,
+            (Tie.member_low_id == member.id) | (Tie.member_high_id == member.id),
+            ~exists().where(and_(TieAnswer.tie_id == Tie.id, TieAnswer.member_id == member.id)))
+        .order_by(Tie.first_date.desc()).limit(limit)
+    ).all()

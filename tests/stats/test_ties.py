@@ -1,0 +1,96 @@
+"""Ties follow the ledger: formed by the first standing trade, undone by reversals."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ruilkring import clock
+from ruilkring.database import run_ledger_transaction
+from ruilkring.extensions import db
+from ruilkring.ledger import services as ledger
+from ruilkring.ledger.models import AccountKind
+from ruilkring.stats.models import ContactAnswer, Tie
+from ruilkring.stats.ties import tie_answer, ties_rebuild, unanswered_ties
+from tests import factories
+
+
+def pay(payer, payee, amount, key):
+    return run_ledger_transaction(lambda: ledger.payment_create(
+        payer=payer, payee=payee, amount=amount, description="hulp", idempotency_key=key))
+
+
+def ties(ring):
+    return {(t.member_low_id, t.member_high_id): (t.trade_count, t.minutes, t.first_transfer_id)
+            for t in db.session.scalars(select(Tie).where(Tie.ring_id == ring.id))}
+
+
+def test_trades_form_and_strengthen_a_tie_in_either_direction(ring):
+    a, b = factories.MemberFactory(ring=ring), factories.MemberFactory(ring=ring)
+    first = pay(a, b, 60, "1")
+    pay(b, a, 30, "2")
+    assert ties(ring) == {(min(a.id, b.id), max(a.id, b.id)): (2, 90, first.id)}
+
+
+def test_reversal_moves_the_first_trade_and_a_lone_reversed_trade_is_no_contact(ring, coordinator):
+    a, b, c = (factories.MemberFactory(ring=ring) for _ in range(3))
+    first, second = pay(a, b, 60, "1"), pay(a, b, 30, "2")
+    lone = pay(a, c, 45, "3")
+    for transfer, key in ((first, "r1"), (lone, "r2")):
+        run_ledger_transaction(lambda transfer=transfer, key=key: ledger.transfer_reverse(
+            transfer=transfer, reversed_by=coordinator.user, reason="fout", idempotency_key=key))
+    result = ties(ring)
+    assert result[(min(a.id, b.id), max(a.id, b.id))] == (1, 30, second.id)
+    assert result[(min(a.id, c.id), max(a.id, c.id))] == (0, 0, None)
+    incremental = ties(ring)
+    ties_rebuild(ring_id=ring.id)
+    assert ties(ring) == incremental
+
+
+def test_payments_with_the_pot_make_no_tie(ring, coordinator):
+    member = factories.MemberFactory(ring=ring)
+    run_ledger_transaction(lambda: ledger.bulk_book(
+        ring=ring, members=[member], amount=30, direction="from_members", description="bijdrage",
+        booked_by=coordinator.user, idempotency_key="b"))
+    assert ledger.system_account(ring=ring, kind=AccountKind.POT).balance == 30
+    assert ties(ring) == {}
+
+
+def test_bulk_history_builds_the_same_ties(ring):
+    members = [factories.MemberFactory(ring=ring) for _ in range(4)]
+    accounts = [ledger.account_open(member=m) for m in members]
+    moment = clock.now() - timedelta(days=30)
+    history = [ledger.HistoricalTransfer(accounts[i % 4].id, accounts[(i + 1) % 4].id, 30, moment + timedelta(hours=i))
+               for i in range(10)]
+    run_ledger_transaction(lambda: ledger.transfers_bulk_load(ring=ring, transfers=history))
+    result = ties(ring)
+    assert len(result) == 4 and sum(count for count, _, _ in result.values()) == 10
+
+
+def test_contact_question_is_asked_once_per_side(ring):
+    a, b = factories.MemberFactory(ring=ring), factories.MemberFactory(ring=ring)
+    pay(a, b, 60, "1")
+    [tie] = unanswered_ties(member=a)
+    tie_answer(tie=tie, member=a, answer=ContactAnswer.NO)
+    again = tie_answer(tie=tie, member=a, answer=ContactAnswer.YES)
+    assert again.answer == ContactAnswer.NO
+    assert unanswered_ties(member=a) == [] and unanswered_ties(member=b) == [tie]
+
+
+def test_monthly_rollups_follow_trades_and_reversals_and_match_a_rebuild(ring, coordinator):
+    from ruilkring.stats.models import MemberMonth
+    from ruilkring.stats.rollups import rollups_rebuild
+
+    a, b = factories.MemberFactory(ring=ring), factories.MemberFactory(ring=ring)
+    pay(a, b, 60, "1")
+    wrong = pay(b, a, 30, "2")
+    run_ledger_transaction(lambda: ledger.transfer_reverse(
+        transfer=wrong, reversed_by=coordinator.user, reason="fout", idempotency_key="r"))
+
+    def snapshot():
+        return sorted((m.member_id, m.trades_given, m.trades_received, m.minutes_given, m.minutes_received)
+                      for m in db.session.scalars(select(MemberMonth)) if m.trades_given or m.trades_received)
+
+    incremental = snapshot()
+    assert incremental == sorted([(a.id, 1, 0, 60, 0), (b.id, 0, 1, 0, 60)])
+    rollups_rebuild(ring_id=ring.id)
+    assert snapshot() == incremental
