@@ -5,6 +5,7 @@ The same seed always gives the same data. Every person gets the same password ha
 """
 
 import random
+from contextlib import contextmanager
 from datetime import timedelta
 
 from faker import Faker
@@ -102,8 +103,10 @@ def demo_load(*, members: int, months: int, seed: int, trades: int | None = None
         if index:
             ring_trades //= 4
         total_trades += _demo_trades(ring, ring_trades, rng, start, now)
+        _demo_contact_answers(ring, rng)
         total_listings += _demo_listings(ring, rng, now)
     _demo_ledger_moments(main_ring, rng, admin)
+    _demo_conversations(main_ring, now)
     return (f"Demo data: {len(rings)} rings, {total_members} members (+4 demo accounts), "
             f"{total_trades} trades, {total_listings} listings. Password for every account: {DEMO_PASSWORD}")
 
@@ -243,6 +246,94 @@ def _demo_ledger_moments(ring: Ring, rng: random.Random, admin: User) -> None:
                               reason="Lid meldde een dubbele betaling.", idempotency_key="demo-reverse-1")
 
 
+@contextmanager
+def _clock_at(moment):
+    """Let services stamp rows at ``moment`` (a conversation spread over days), then
+    give the clock back as it was."""
+    previous = clock._frozen
+    clock.freeze(moment)
+    try:
+        yield
+    finally:
+        clock.freeze(previous)
+
+
+def _demo_conversations(ring: Ring, now) -> None:
+    """A few conversations about listings and between members, through the messages
+    services, so the inbox and the unread counter have something to show. The demo
+    member ``lid@example.org`` reacted to an offer and got a reply she has not read yet,
+    and has a direct message waiting."""
+    from ruilkring.messages import services
+
+    def demo_member(email):
+        return db.session.scalar(select(Member).join(User, User.id == Member.user_id).where(
+            Member.ring_id == ring.id, User.email == email))
+
+    lieke, carla = demo_member("lid@example.org"), demo_member("coordinator@example.org")
+    others = db.session.scalars(
+        select(Member).where(Member.ring_id == ring.id, Member.status == MemberStatus.ACTIVE,
+                             Member.id.not_in((lieke.id, carla.id))).order_by(Member.id).limit(8)
+    ).all()
+
+    def listing_of(kind):
+        """The first active listing of this kind by an active member other than the two
+        demo accounts."""
+        return db.session.scalar(
+            select(Listing).join(Member, Member.id == Listing.owner_id)
+            .where(Listing.ring_id == ring.id, Listing.kind == kind, Listing.status == ListingStatus.ACTIVE,
+                   Member.status == MemberStatus.ACTIVE, Member.id.not_in((lieke.id, carla.id)))
+            .order_by(Listing.id).limit(1))
+
+    def at(days_ago, hours=0):
+        return _clock_at(now - timedelta(days=days_ago, hours=hours))
+
+    offer = listing_of(ListingKind.OFFER)
+    with at(3):
+        talk = services.conversation_start(
+            listing=offer, starter=lieke,
+            body="Hallo! Ik heb uw aanbod gezien. Zou u volgende week een keer kunnen? "
+                 "Dinsdag- of donderdagmiddag komt mij het beste uit.")
+    with at(2, 20):
+        services.message_send(conversation=talk, sender=offer.owner,
+                              body="Dag Lieke, dat kan! Donderdag om twee uur? Stuur me even uw adres.")
+    with at(2, 18):
+        services.message_send(conversation=talk, sender=lieke,
+                              body="Donderdag om twee uur is prima. Ik woon op de Oudwijkerlaan 12.")
+    with at(0, 3):
+        services.message_send(conversation=talk, sender=offer.owner,
+                              body="Genoteerd. Tot donderdag! Ik neem zelf gereedschap mee.")
+
+    with at(1, 5):
+        services.conversation_start_direct(
+            starter=others[1], other=lieke,
+            body="Hoi Lieke, ik hoorde van Carla dat u veel van tuinen weet. Mag ik u eens iets vragen "
+                 "over mijn moestuin?")
+
+    request = listing_of(ListingKind.REQUEST)
+    helper = next(member for member in others if member.id != request.owner_id)
+    with at(6):
+        asked = services.conversation_start(
+            listing=request, starter=helper,
+            body="Ik kan u hiermee helpen. Zaterdagochtend heb ik tijd, past dat?")
+    with at(5, 12):
+        services.message_send(conversation=asked, sender=request.owner,
+                              body="Wat fijn! Zaterdag om tien uur is goed. Hoe lang denkt u dat het duurt?")
+    with at(5, 10):
+        services.message_send(conversation=asked, sender=helper,
+                              body="Een uur of anderhalf, denk ik. Tot zaterdag!")
+    with at(4, 2):
+        services.conversation_mark_read(conversation=asked, reader=request.owner)
+
+    with at(8):
+        services.conversation_start_direct(
+            starter=carla, other=others[-1],
+            body="Welkom in de ruilkring! Als u vragen heeft over hoe het werkt, bel of mail me gerust.")
+    with at(7, 16):
+        conversation = services.conversation_start_direct(
+            starter=others[-1], other=carla, body="Dank u wel, Carla. Ik ga eerst eens rondkijken.")
+        services.conversation_mark_read(conversation=conversation, reader=carla)
+
+
 # Per default category: things people offer, and things people ask for.
 LISTING_IDEAS = {
     "Klussen": (["Kleine klussen in huis", "Schilderij of plank ophangen"], ["Wie kan mijn kraan repareren?", "Hulp bij behangen"]),
@@ -287,3 +378,20 @@ def _demo_listings(ring: Ring, rng: random.Random, now) -> int:
                 })
     db.session.execute(insert(Listing), rows)
     return len(rows)
+
+
+def _demo_contact_answers(ring: Ring, rng: random.Random) -> None:
+    """Most members answer the contact question after a first trade; some do not."""
+    from ruilkring.stats.models import ContactAnswer, Tie, TieAnswer
+
+    answers = (ContactAnswer.YES,) * 7 + (ContactAnswer.BY_SIGHT,) * 4 + (ContactAnswer.NO,) * 8 + (
+        ContactAnswer.SKIPPED,)
+    rows = []
+    for tie_id, low, high, first in db.session.execute(
+            select(Tie.id, Tie.member_low_id, Tie.member_high_id, Tie.first_date).where(Tie.ring_id == ring.id)):
+        for member_id in (low, high):
+            if rng.random() < 0.7:
+                rows.append({"tie_id": tie_id, "member_id": member_id, "answer": rng.choice(answers),
+                             "answered_at": clock.now()})
+    if rows:
+        db.session.execute(insert(TieAnswer), rows)

@@ -144,15 +144,49 @@ def activity(ring_ids: list[int], period: Period) -> Activity:
 
 
 def monthly_series(ring_ids: list[int], period: Period) -> list[dict]:
-    """Per month: members, active members, trades, hours, new ties and new contacts."""
+    """Per month: members, active members, trades, hours, new ties and new contacts
+    (a handful of grouped queries, whatever the number of months)."""
+    months = period.months()
+    activity_rows = {month: (active, trades, minutes) for month, active, trades, minutes in db.session.execute(
+        select(MemberMonth.month, func.count(), func.sum(MemberMonth.trades_given), func.sum(MemberMonth.minutes_given))
+        .where(MemberMonth.ring_id.in_(ring_ids), _in(MemberMonth.month, period),
+               or_(MemberMonth.trades_given > 0, MemberMonth.trades_received > 0))
+        .group_by(MemberMonth.month))}
+    joined = db.session.scalars(select(func.coalesce(Member.approved_at, Member.created_at)).where(
+        Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES))).all()
+    ties = _ties_by_month(ring_ids, period)
     rows = []
-    for month in period.months():
-        month_period = Period(month, _add_months(month, 1))
-        act = activity(ring_ids, month_period)
-        contacts = new_ties(ring_ids, month_period)
-        rows.append({"month": month, "members": act.members, "active": act.active, "trades": act.trades,
-                     "minutes": act.minutes, "new_ties": contacts.new_ties, "new_contacts": contacts.new_contacts})
+    for month in months:
+        end = _day_start(_add_months(month, 1))
+        active, trades, minutes = activity_rows.get(month, (0, 0, 0))
+        new, contacts = ties.get(month, (0, 0))
+        rows.append({"month": month, "members": sum(1 for day in joined if day < end), "active": active,
+                     "trades": int(trades or 0), "minutes": int(minutes or 0), "new_ties": new,
+                     "new_contacts": contacts})
     return rows
+
+
+def _answers_per_tie(ring_ids: list[int], period: Period):
+    """Ties formed in the period with how many "ja" and how many other real answers."""
+    yes = func.count().filter(TieAnswer.answer == ContactAnswer.YES)
+    answered = func.count().filter(TieAnswer.answer.in_((ContactAnswer.NO, ContactAnswer.BY_SIGHT)))
+    return (
+        select(Tie.id, Tie.first_date, yes.label("yes"), answered.label("answered"))
+        .outerjoin(TieAnswer, TieAnswer.tie_id == Tie.id)
+        .where(Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, _in(Tie.first_date, period))
+        .group_by(Tie.id, Tie.first_date).subquery()
+    )
+
+
+def _ties_by_month(ring_ids: list[int], period: Period) -> dict[date, tuple[int, int]]:
+    per_tie = _answers_per_tie(ring_ids, period)
+    counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for first_date, yes, answered in db.session.execute(
+            select(per_tie.c.first_date, per_tie.c.yes, per_tie.c.answered)):
+        month = first_date.replace(day=1)
+        counts[month][0] += 1
+        counts[month][1] += yes == 0 and answered >= 2
+    return {month: (new, contacts) for month, (new, contacts) in counts.items()}
 
 
 # M2, M2n, M3, M4: ties and new contacts.
@@ -172,36 +206,24 @@ class NewTies:
 
 
 def new_ties(ring_ids: list[int], period: Period) -> NewTies:
-    """M2 new ties in the period, split by what the two sides answered, and M4."""
-    yes = func.count().filter(TieAnswer.answer == ContactAnswer.YES)
-    answered = func.count().filter(TieAnswer.answer.in_((ContactAnswer.NO, ContactAnswer.BY_SIGHT)))
-    per_tie = (
-        select(Tie.id, yes.label("yes"), answered.label("answered"))
-        .outerjoin(TieAnswer, TieAnswer.tie_id == Tie.id)
-        .where(Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, _in(Tie.first_date, period))
-        .group_by(Tie.id).subquery()
-    )
+    """M2 new ties in the period, split by what the two sides answered, and M4: every new
+    tie was formed by exactly one trade of the period, so M4 is new ties over trades."""
+    per_tie = _answers_per_tie(ring_ids, period)
     total, known, new = db.session.execute(select(
         func.count(), func.count().filter(per_tie.c.yes > 0),
         func.count().filter(and_(per_tie.c.yes == 0, per_tie.c.answered >= 2)),
     )).one()
-    trades = _standing_trades(ring_ids).where(_in(Transfer.occurred_on, period)).subquery()
-    trade_count = db.session.scalar(select(func.count()).select_from(trades)) or 0
-    first = db.session.scalar(select(func.count()).select_from(trades).where(
-        exists().where(Tie.first_transfer_id == trades.c.id))) or 0
-    return NewTies(total, new, known, total - known - new, trade_count, first)
+    trades = db.session.scalar(select(func.coalesce(func.sum(MemberMonth.trades_given), 0)).where(
+        MemberMonth.ring_id.in_(ring_ids), _in(MemberMonth.month, period))) or 0
+    return NewTies(total, new, known, total - known - new, int(trades), total)
 
 
 # M5, M6, M9: the network up to the end of the period.
 
 def _pairs_until(ring_ids: list[int], end: date) -> dict[tuple[int, int], int]:
-    """Standing trades per unordered pair, up to ``end``."""
-    trades = _standing_trades(ring_ids).where(Transfer.occurred_on < end).subquery()
-    low = func.min(trades.c.payer, trades.c.payee) if db.engine.dialect.name == "sqlite" \
-        else func.least(trades.c.payer, trades.c.payee)
-    high = func.max(trades.c.payer, trades.c.payee) if db.engine.dialect.name == "sqlite" \
-        else func.greatest(trades.c.payer, trades.c.payee)
-    rows = db.session.execute(select(low, high, func.count()).group_by(low, high)).all()
+    """Ties formed before ``end`` with their number of standing trades (to date)."""
+    rows = db.session.execute(select(Tie.member_low_id, Tie.member_high_id, Tie.trade_count).where(
+        Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, Tie.first_date < end)).all()
     return {(a, b): count for a, b, count in rows}
 
 
@@ -224,7 +246,9 @@ class Network:
 
 
 def network(ring_ids: list[int], period: Period) -> Network:
-    """M5 trading partners per member, M6 repeat ties and M9 the largest connected group."""
+    """M5 trading partners per member, M6 repeat ties (pairs with two or more standing
+    trades, counted to date) and M9 the largest connected group, for the network as it
+    stood at the end of the period."""
     pairs = _pairs_until(ring_ids, period.end)
     partners = Counter()
     graph = nx.Graph()
@@ -396,3 +420,26 @@ def participation_by_group(ring_ids: list[int], period: Period, by: str = "wijk"
         totals[key][0] += 1
         totals[key][1] += member_id in active
     return sorted((key, total, act) for key, (total, act) in totals.items())
+
+
+def retention_in_quarters(ring_ids: list[int], joined_in: Period) -> tuple[int, int, int]:
+    """Of the members who joined in ``joined_in``: how many, how many traded within three
+    months of their join month, and how many in the three months after that."""
+    members = db.session.execute(select(Member.id, func.coalesce(Member.approved_at, Member.created_at)).where(
+        Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES + (MemberStatus.LEFT,)),
+        func.coalesce(Member.approved_at, Member.created_at) >= _day_start(joined_in.start),
+        func.coalesce(Member.approved_at, Member.created_at) < _day_start(joined_in.end))).all()
+    if not members:
+        return 0, 0, 0
+    months_traded = defaultdict(set)
+    for member_id, month in db.session.execute(select(MemberMonth.member_id, MemberMonth.month).where(
+            MemberMonth.member_id.in_([m for m, _ in members]),
+            or_(MemberMonth.trades_given > 0, MemberMonth.trades_received > 0))):
+        months_traded[member_id].add(month)
+    first = second = 0
+    for member_id, joined in members:
+        start = joined.date().replace(day=1)
+        traded = months_traded[member_id]
+        first += any(_add_months(start, k) in traded for k in range(3))
+        second += any(_add_months(start, k) in traded for k in range(3, 6))
+    return len(members), first, second

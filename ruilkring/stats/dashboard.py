@@ -1,0 +1,149 @@
+"""What the coordinator dashboard shows, computed from ``metrics`` for a period."""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from flask_babel import format_date, gettext
+
+from ruilkring import clock
+from ruilkring.stats import metrics
+from ruilkring.stats.metrics import Period
+
+HELP_KINDS = ("practical", "social_emotional", "informative", "unknown")
+
+
+def period_from_args(args) -> tuple[str, Period]:
+    """``periode`` = maand | kwartaal | jaar | eigen, around ``datum`` (default today), or
+    ``van``/``tot`` for a custom period (inclusive end)."""
+    kind = args.get("periode", "kwartaal")
+    try:
+        day = date.fromisoformat(args.get("datum", "")) if args.get("datum") else clock.now().date()
+    except ValueError:
+        day = clock.now().date()
+    if kind == "eigen":
+        try:
+            start = date.fromisoformat(args.get("van", ""))
+            end = date.fromisoformat(args.get("tot", "")) + timedelta(days=1)
+            if start < end and (end - start).days <= 3 * 366:
+                return kind, Period(start, end)
+        except ValueError:
+            pass
+        kind = "kwartaal"
+    if kind == "maand":
+        return kind, Period.month(day.year, day.month)
+    if kind == "jaar":
+        return kind, Period.year(day.year)
+    return "kwartaal", Period.quarter(day.year, (day.month - 1) // 3 + 1)
+
+
+@dataclass
+class Headline:
+    label: str
+    value: float | int | None
+    previous: float | int | None
+    kind: str = "count"  # count | hours | share
+
+    @property
+    def change(self):
+        if self.value is None or self.previous is None:
+            return None
+        return self.value - self.previous
+
+
+def headlines(ring_ids: list[int], period: Period) -> list[Headline]:
+    """The cards at the top, each beside the previous period."""
+    now_act, before_act = metrics.activity(ring_ids, period), metrics.activity(ring_ids, period.previous())
+    now_ties, before_ties = metrics.new_ties(ring_ids, period), metrics.new_ties(ring_ids, period.previous())
+    now_bridge = metrics.bridging(ring_ids, period)
+    before_bridge = metrics.bridging(ring_ids, period.previous())
+    return [
+        Headline(gettext("Actieve leden"), now_act.active, before_act.active),
+        Headline(gettext("Ruilen"), now_act.trades, before_act.trades),
+        Headline(gettext("Uren geruild"), now_act.minutes, before_act.minutes, "hours"),
+        Headline(gettext("Nieuwe verbindingen"), now_ties.new_ties, before_ties.new_ties),
+        Headline(gettext("Nieuwe contacten"), now_ties.new_contacts, before_ties.new_contacts),
+        Headline(gettext("Over wijkgrenzen"), now_bridge.share, before_bridge.share, "share"),
+    ]
+
+
+def trend_period(period: Period) -> Period:
+    """Twelve months up to the end of the chosen period, for the monthly charts."""
+    end_month = (period.end - timedelta(days=1)).replace(day=1)
+    index = end_month.year * 12 + end_month.month - 1 - 11
+    return Period(date(index // 12, index % 12 + 1, 1), period.end)
+
+
+def month_label(month: date) -> str:
+    return format_date(month, "MMM yyyy")
+
+
+def tables(ring_ids: list[int], period: Period) -> dict[str, dict]:
+    """Every chart's data as a table: {name: {"title", "columns", "rows"}}; the charts, the
+    screen-reader tables and the CSV downloads all come from this."""
+    series = metrics.monthly_series(ring_ids, trend_period(period))
+    cumulative_ties = cumulative_contacts = 0
+    growth_rows = []
+    for row in series:
+        cumulative_ties += row["new_ties"]
+        cumulative_contacts += row["new_contacts"]
+        growth_rows.append([month_label(row["month"]), row["new_ties"], row["new_contacts"],
+                            cumulative_ties, cumulative_contacts])
+    network = metrics.network(ring_ids, period)
+    act = metrics.activity(ring_ids, period)
+    cohorts, median_days = metrics.retention(ring_ids, Period(trend_period(period).start, period.end), horizon=6)
+    wijk = metrics.bridging(ring_ids, period, "wijk")
+    age = metrics.bridging(ring_ids, period, "age")
+    help_kinds = metrics.trades_by_help(ring_ids, period)
+    return {
+        "members": {"title": gettext("Leden en actieve leden per maand"),
+                    "columns": [gettext("Maand"), gettext("Leden"), gettext("Actieve leden")],
+                    "rows": [[month_label(r["month"]), r["members"], r["active"]] for r in series]},
+        "ties": {"title": gettext("Nieuwe verbindingen en nieuwe contacten per maand"),
+                 "columns": [gettext("Maand"), gettext("Nieuwe verbindingen"), gettext("Nieuwe contacten"),
+                             gettext("Verbindingen opgeteld"), gettext("Contacten opgeteld")],
+                 "rows": growth_rows},
+        "trades": {"title": gettext("Ruilen en uren per maand"),
+                   "columns": [gettext("Maand"), gettext("Ruilen"), gettext("Uren")],
+                   "rows": [[month_label(r["month"]), r["trades"], round(r["minutes"] / 60, 1)] for r in series]},
+        "partners": {"title": gettext("Aantal ruilpartners per lid"),
+                     "columns": [gettext("Ruilpartners"), gettext("Leden")],
+                     "rows": [[label, count] for label, count in network.partner_bins.items()]},
+        "bridging": {"title": gettext("Verbindingen over grenzen, tegenover willekeurig mengen"),
+                     "columns": [gettext("Grens"), gettext("Nieuwe verbindingen"), gettext("Over de grens"),
+                                 gettext("Aandeel"), gettext("Verwacht bij willekeurig mengen"), gettext("Verhouding")],
+                     "rows": [[gettext("Wijken"), wijk.ties, wijk.across, wijk.share, wijk.expected_share, wijk.ratio],
+                              [gettext("Leeftijdsgroepen"), age.ties, age.across, age.share, age.expected_share,
+                               age.ratio]]},
+        "retention": {"title": gettext("Blijven ruilen, per maand van aanmelding"),
+                      "columns": [gettext("Aangemeld"), gettext("Leden")] + [
+                          gettext("maand %(n)d", n=k) for k in range(7)],
+                      "rows": [[month_label(c.month), c.size] + c.retained for c in cohorts],
+                      "note": gettext("Mediaan aantal dagen van aanmelding tot eerste ruil: %(days)s",
+                                      days="–" if median_days is None else f"{median_days:g}")},
+        "structure": {"title": gettext("Wederkerigheid en samenhang"),
+                      "columns": [gettext("Maat"), gettext("Waarde")],
+                      "rows": [[gettext("Actieve leden die gaven én kregen"), act.reciprocity],
+                               [gettext("Paren met twee of meer ruilen"), network.repeat_share],
+                               [gettext("Ruilende leden in de grootste groep"), network.largest_group_share],
+                               [gettext("Mediaan aantal ruilpartners"), network.partners_median]]},
+        "help": {"title": gettext("Ruilen per soort hulp"),
+                 "columns": [gettext("Soort hulp"), gettext("Ruilen"), gettext("Uren")],
+                 "rows": [[kind, *help_kinds.get(kind, (0, 0))] for kind in HELP_KINDS]},
+        "categories": {"title": gettext("Ruilen per categorie"),
+                       "columns": [gettext("Categorie"), gettext("Ruilen"), gettext("Uren")],
+                       "rows": [[name or gettext("zonder advertentie"), count, round(minutes / 60, 1)]
+                                for name, _care, count, minutes in metrics.trades_by_category(ring_ids, period)]},
+    }
+
+
+def table_csv(table: dict) -> str:
+    """One table as CSV for spreadsheets (semicolons, BOM, shares as decimals)."""
+    output = io.StringIO()
+    writer = csv.writer(output, delimiter=";")
+    writer.writerow(table["columns"])
+    for row in table["rows"]:
+        writer.writerow(["" if value is None else (f"{value:.3f}" if isinstance(value, float) else value)
+                         for value in row])
+    return "\ufeff" + output.getvalue()
