@@ -76,7 +76,8 @@ def _register_blueprints(app: Flask) -> None:
     from ruilkring.messages.views import bp as messages_bp
     from ruilkring.municipality.views import bp as municipality_bp
     from ruilkring.rings.views import bp as rings_bp
+    from ruilkring.stats.views import bp as stats_bp
 
     for blueprint in (main_bp, auth_bp, rings_bp, members_bp, ledger_bp, listings_bp, messages_bp,
-                      disputes_bp, audit_bp, admin_bp, municipality_bp):
+                      disputes_bp, audit_bp, stats_bp, admin_bp, municipality_bp):
         app.register_blueprint(blueprint)

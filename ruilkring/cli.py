@@ -17,6 +17,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(stats_cli)
+    app.cli.add_command(listings_cli)
+    app.cli.add_command(digest_cli)
 
 
 @click.command("demo")
@@ -94,3 +97,76 @@ def ledger_expire_requests_command() -> None:
         count = payment_requests_expire()
     db.session.commit()
     click.echo(f"{count} payment requests expired")
+
+
+listings_cli = click.Group("listings", help="Offers and requests: periodic jobs.")
+
+
+@listings_cli.command("remind-expiring")
+@with_appcontext
+def listings_remind_expiring_command() -> None:
+    """Mail owners whose listing expires in seven days a one-click renew link (run daily
+    from cron). A listing is reminded once; running again sends nothing new."""
+    from datetime import timedelta
+
+    from ruilkring import clock
+    from ruilkring.listings.selectors import listings_expiring
+    from ruilkring.listings.services import REMIND_DAYS_BEFORE_EXPIRY, listing_expiry_remind
+
+    today = clock.now().date()
+    sent = 0
+    with link_context():
+        for listing in listings_expiring(on=today + timedelta(days=REMIND_DAYS_BEFORE_EXPIRY)):
+            if listing_expiry_remind(listing=listing, today=today):
+                sent += 1
+            db.session.commit()  # one listing at a time: its mark and its mail go together
+    click.echo(f"{sent} expiry reminders sent")
+
+
+digest_cli = click.Group("digest", help="The weekly e-mail with new offers and requests.")
+
+
+@digest_cli.command("send")
+@with_appcontext
+def digest_send_command() -> None:
+    """Mail every member who wants it what others in their ring posted in the last seven
+    days (run weekly from cron). Each member gets at most one digest per ISO week."""
+    from ruilkring import clock
+    from ruilkring.listings.digest import digest_recipients, digest_send, iso_week
+
+    now = clock.now()
+    sent = 0
+    with link_context():
+        for member in digest_recipients(week=iso_week(now)):
+            if digest_send(member=member, now=now):
+                sent += 1
+            db.session.commit()  # the week mark and the queued mail commit together
+    click.echo(f"{sent} digests sent")
+
+
+stats_cli = click.Group("stats", help="Social-effect statistics.")
+
+
+@stats_cli.command("refresh")
+@click.option("--ring", "ring_slug", default=None, help="Only this ring (slug).")
+@with_appcontext
+def stats_refresh_command(ring_slug: str | None) -> None:
+    """Rebuild the ties and monthly rollups from the transfers (nightly from cron; the
+    ledger keeps them current, this repairs and checks)."""
+    from sqlalchemy import select
+
+    from ruilkring.rings.models import Ring
+    from ruilkring.stats.rollups import rollups_rebuild
+    from ruilkring.stats.ties import ties_rebuild
+
+    query = select(Ring).order_by(Ring.id)
+    if ring_slug:
+        query = query.where(Ring.slug == ring_slug)
+    rings = db.session.scalars(query).all()
+    if ring_slug and not rings:
+        raise click.ClickException(f"no ring with slug {ring_slug!r}")
+    for ring in rings:
+        ties = ties_rebuild(ring_id=ring.id)
+        rows = rollups_rebuild(ring_id=ring.id)
+        db.session.commit()
+        click.echo(f"{ring.slug}: {ties} ties, {rows} member-months")

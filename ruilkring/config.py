@@ -36,6 +36,12 @@ DEFAULTS = {
     "BASE_URL": "http://127.0.0.1:5000",
     # Number of proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
     "PROXY_COUNT": 0,
+    # Listing pictures: where they are stored (None: <instance>/uploads; must be on
+    # persistent, backed-up storage) and the largest file accepted.
+    "UPLOAD_DIR": None,
+    "MAX_PICTURE_BYTES": 5 * 1024 * 1024,
+    # Largest request body Flask accepts (three pictures plus the form); larger ones get 413.
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
 }
 
 
@@ -64,6 +70,7 @@ def load_config(app: Flask, config: dict | None) -> None:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    app.config["UPLOAD_DIR"] = str(app.config["UPLOAD_DIR"] or Path(app.instance_path) / "uploads")
 
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,

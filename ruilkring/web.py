@@ -36,8 +36,10 @@ def init_app(app: Flask) -> None:
 
 
 def _layout_context() -> dict:
-    """What the page layout needs: the user's rings and unread notifications."""
+    """What the page layout needs: the user's rings, unread notifications, and the number
+    of conversations with unread messages (over all the user's rings)."""
     from ruilkring.members.models import ACCESS_STATUSES, Member
+    from ruilkring.messages.selectors import unread_conversation_count
     from ruilkring.notifications.models import Notification
 
     if not (current_user and current_user.is_authenticated):  # no user outside requests (mail)
@@ -50,7 +52,8 @@ def _layout_context() -> dict:
             Notification.user_id == current_user.id, Notification.read_at.is_(None)
         )
     )
-    return {"my_memberships": memberships, "unread_notifications": unread}
+    return {"my_memberships": memberships, "unread_notifications": unread,
+            "unread_messages": unread_conversation_count(members=memberships)}
 
 
 def _vary_on_htmx(response):
@@ -94,6 +97,13 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(405)
     def method_not_allowed(error):
         return error_page(405, _l("Dat kan hier niet"), _l("Deze pagina kan niet op deze manier worden gebruikt."))
+
+    @app.errorhandler(413)
+    def request_too_large(error):
+        limit = (app.config["MAX_CONTENT_LENGTH"] or 0) // (1024 * 1024)
+        return error_page(413, _l("Te groot om te versturen"), _l(
+            "Wat u verstuurde is groter dan %(mb)d MB bij elkaar. Kies kleinere of minder foto's "
+            "en probeer het opnieuw.", mb=limit))
 
     @app.errorhandler(429)
     def too_many_requests(error):

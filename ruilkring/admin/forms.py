@@ -2,8 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ruilkring.auth.forms import EMAIL_VALIDATORS
 from ruilkring.ledger.amounts import MinutesField
@@ -32,6 +32,38 @@ class RingForm(FlaskForm):
     )
     description = TextAreaField(_l("Korte beschrijving"), validators=[Length(max=2000)])
     house_rules = TextAreaField(_l("Huisregels"), validators=[Length(max=20000)])
+
+    def settings(self) -> dict:
+        """The fields as keyword arguments for ``ring_create`` / ``ring_update``."""
+        values = {
+            "name": self.name.data,
+            "neighbourhood_names": self.neighbourhoods.data.splitlines(),
+            "currency_name": self.currency_name.data,
+            "default_min_balance": self.default_min_balance.data,
+            "default_max_balance": self.default_max_balance.data,
+            "description": self.description.data or "",
+            "house_rules": self.house_rules.data or "",
+        }
+        for extra in ("dispute_days", "payment_request_days"):
+            if extra in self:
+                values[extra] = self[extra].data
+        return values
+
+
+class RingSettingsForm(RingForm):
+    """What a ring's coordinators may change themselves (the gemeente stays)."""
+
+    municipality = None
+    dispute_days = IntegerField(
+        _l("Termijn voor geschillen (dagen)"), default=60,
+        validators=[InputRequired(message=_l("Vul een aantal dagen in.")),
+                    NumberRange(min=1, max=365, message=_l("Kies een aantal dagen tussen 1 en 365."))],
+        description=_l("Zo lang na een ruil kan een lid nog een geschil melden."))
+    payment_request_days = IntegerField(
+        _l("Geldigheid van betaalverzoeken (dagen)"), default=30,
+        validators=[InputRequired(message=_l("Vul een aantal dagen in.")),
+                    NumberRange(min=1, max=365, message=_l("Kies een aantal dagen tussen 1 en 365."))],
+        description=_l("Daarna verloopt een betaalverzoek dat niet is beantwoord."))
 
 
 class PersonForm(FlaskForm):

@@ -23,18 +23,6 @@ def require_admin():
     """Every page here is for platform admins only."""
 
 
-def _ring_settings(form: RingForm) -> dict:
-    return {
-        "name": form.name.data,
-        "neighbourhood_names": form.neighbourhoods.data.splitlines(),
-        "currency_name": form.currency_name.data,
-        "default_min_balance": form.default_min_balance.data,
-        "default_max_balance": form.default_max_balance.data,
-        "description": form.description.data or "",
-        "house_rules": form.house_rules.data or "",
-    }
-
-
 @bp.route("/")
 def index():
     """All rings with their member counts, and the gemeente viewers."""
@@ -56,7 +44,7 @@ def ring_new():
     if form.validate_on_submit():
         try:
             ring = services.ring_create(
-                created_by=current_user, municipality_name=form.municipality.data, **_ring_settings(form)
+                created_by=current_user, municipality_name=form.municipality.data, **form.settings()
             )
         except DomainError as error:
             error.apply_to(form)
@@ -77,7 +65,7 @@ def ring_edit(ring_id: int):
     form.municipality.render_kw = {"readonly": True}
     if form.validate_on_submit():
         try:
-            services.ring_update(ring=ring, updated_by=current_user, **_ring_settings(form))
+            services.ring_update(ring=ring, updated_by=current_user, **form.settings())
         except DomainError as error:
             error.apply_to(form)
         else:

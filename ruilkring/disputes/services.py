@@ -135,9 +135,10 @@ def dispute_open(
     return dispute
 
 
-def dispute_respond(*, dispute: Dispute, author: Member, body: str) -> None:
-    """A party writes in the case (both parties and the coordinators read it)."""
-    if author.id not in {m.id for m in transfer_parties(dispute.transfer)}:
+def dispute_respond(*, dispute: Dispute, author: Member | None, body: str) -> None:
+    """A party writes in the case (both parties and the coordinators read it). ``author``
+    is None for a platform admin who is no member of the ring: no party either."""
+    if author is None or author.id not in {m.id for m in transfer_parties(dispute.transfer)}:
         raise DomainError(_l("Alleen de betrokkenen kunnen hier reageren."))
     if dispute.status not in OPEN_STATUSES:
         raise DomainError(_l("Dit geschil is gesloten."), code="illegal_transition")
@@ -199,9 +200,9 @@ def dispute_message(*, dispute: Dispute, author: User, body: str) -> None:
                               id=dispute.transfer_id, text=body[:200]))
 
 
-def dispute_withdraw(*, dispute: Dispute, withdrawn_by: Member) -> None:
-    """The member who opened the case withdraws it."""
-    if withdrawn_by.id != dispute.opened_by_id:
+def dispute_withdraw(*, dispute: Dispute, withdrawn_by: Member | None) -> None:
+    """The member who opened the case withdraws it (None: an admin who is no member)."""
+    if withdrawn_by is None or withdrawn_by.id != dispute.opened_by_id:
         raise DomainError(_l("Alleen wie het geschil meldde kan het intrekken."))
     dispute = _lock(dispute)
     _transition(dispute, DisputeStatus.WITHDRAWN)

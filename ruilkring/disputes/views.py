@@ -91,11 +91,12 @@ def case(dispute_id: int):
     assign_form.coordinator.choices = [(m.id, m.name) for m in _coordinators_for(dispute)]
     resolve_form = ResolveForm()
     resolve_form.ensure_key()
+    is_party = g.member is not None and g.member.id in _party_ids(dispute.transfer)
     return render_template(
         "disputes/case.html", dispute=dispute, coordinator=coordinator,
-        events=selectors.timeline(dispute=dispute, include_private=coordinator),
-        text_form=TextForm(), assign_form=assign_form, resolve_form=resolve_form,
-        is_party=g.member is not None and g.member.id in _party_ids(dispute.transfer),
+        # A coordinator who is a party to the case is a party here: no private notes.
+        events=selectors.timeline(dispute=dispute, include_private=coordinator and not is_party),
+        text_form=TextForm(), assign_form=assign_form, resolve_form=resolve_form, is_party=is_party,
         stale=selectors.is_stale(dispute), account_name=account_name, EventKind=EventKind,
     )
 

@@ -75,6 +75,8 @@ class MinutesField(Field):
         self.data = None
         if not valuelist or not valuelist[0].strip():
             return
+        if not self.allow_negative and valuelist[0].strip().startswith("-"):
+            raise ValueError(_l("Vul een bedrag in dat groter is dan nul."))
         try:
             self.data = parse_minutes(valuelist[0], allow_negative=self.allow_negative)
         except AmountError:

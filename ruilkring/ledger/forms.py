@@ -35,12 +35,19 @@ def _amount_field(label=None):
 
 
 def _member_id(value) -> int | None:
-    """A member id from a select; None for the empty placeholder (or anything that is no
-    number), so the placeholder renders and "nobody chosen" meets InputRequired or the view."""
+    """A member (or listing) id from a form field; None for the empty placeholder (or
+    anything that is no number), so the placeholder renders and "nobody chosen" meets
+    InputRequired or the view."""
     try:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _listing_field():
+    """The offer or request a payment is about, when it comes from a conversation about
+    one (the view checks that it belongs to the ring)."""
+    return HiddenField(filters=[_member_id])
 
 
 def _member_choice(label, message):
@@ -72,6 +79,7 @@ class PayForm(IdempotentForm):
         description=_l("Bijvoorbeeld: fiets gerepareerd, boodschappen gedaan."),
     )
     confirmed = HiddenField()
+    listing_id = _listing_field()
 
 
 class PaymentRequestForm(FlaskForm):
@@ -81,6 +89,7 @@ class PaymentRequestForm(FlaskForm):
         _l("Waarvoor?"),
         validators=[InputRequired(message=_l("Schrijf erbij waarvoor u betaald wilt worden.")), Length(max=500)],
     )
+    listing_id = _listing_field()
 
 
 class DeclineForm(FlaskForm):

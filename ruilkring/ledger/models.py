@@ -188,6 +188,8 @@ class PaymentRequest(db.Model):
         str_enum(PaymentRequestStatus), default=PaymentRequestStatus.PENDING)
     decline_reason: Mapped[str] = mapped_column(Text, default="")
     transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), unique=True)
+    # The offer or request the help was about; carried to the transfer on acceptance.
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -195,3 +197,4 @@ class PaymentRequest(db.Model):
     payer = relationship("Member", foreign_keys=[payer_id])
     payee = relationship("Member", foreign_keys=[payee_id])
     transfer = relationship("Transfer")
+    listing = relationship("Listing")

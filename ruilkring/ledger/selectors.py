@@ -7,6 +7,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from ruilkring.auth.models import User
+from ruilkring import clock
 from ruilkring.extensions import db
 from ruilkring.ledger.models import (
     Account,
@@ -161,7 +162,8 @@ def pending_requests_for(*, member: Member) -> tuple[list[PaymentRequest], list[
     """(requests this member is asked to pay, requests this member sent), pending only."""
     def query(column):
         return db.session.scalars(
-            select(PaymentRequest).where(column == member.id, PaymentRequest.status == PaymentRequestStatus.PENDING)
+            select(PaymentRequest).where(column == member.id, PaymentRequest.status == PaymentRequestStatus.PENDING,
+                                         PaymentRequest.expires_at > clock.now())
             .order_by(PaymentRequest.created_at.desc())
         ).all()
     return query(PaymentRequest.payer_id), query(PaymentRequest.payee_id)

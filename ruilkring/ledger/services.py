@@ -44,9 +44,12 @@ from ruilkring.ledger.models import (
     Transfer,
     TransferKind,
 )
+from ruilkring.listings.models import Listing
 from ruilkring.members.models import ACCESS_STATUSES, Member, MemberStatus
 from ruilkring.notifications.services import mail_queue, notification_create
 from ruilkring.rings.models import Ring
+from ruilkring.stats.rollups import rollup_record, rollups_rebuild
+from ruilkring.stats.ties import tie_record_reversal, tie_record_trade, ties_rebuild
 
 MAX_DESCRIPTION = 500
 MAX_AMOUNT = 1000 * 60  # no single trade is a thousand hours
@@ -188,8 +191,10 @@ def transfer_create(
     occurred_on: date | None = None,
     reverses: Transfer | None = None,
     override_limits: bool = False,
+    listing: Listing | None = None,
 ) -> Transfer:
-    """Book ``amount`` minutes from ``payer`` to ``payee`` (both accounts of one ring).
+    """Book ``amount`` minutes from ``payer`` to ``payee`` (both accounts of one ring),
+    optionally for a ``listing`` of that ring (the offer or request the help was about).
 
     A replay of ``idempotency_key`` with the same payload returns the first transfer; with
     another payload it is refused. ``override_limits`` lets a coordinator's reversal or a
@@ -211,8 +216,15 @@ def transfer_create(
     if len(description) > MAX_DESCRIPTION:
         raise DomainError(_l("De omschrijving is te lang (hoogstens %(n)d tekens).", n=MAX_DESCRIPTION),
                           field="description")
-    payload_hash = _payload_hash(payer=payer.id, payee=payee.id, amount=amount, kind=kind.value,
-                                 description=description, reverses=reverses.id if reverses else None)
+    if listing is not None and listing.ring_id != payer.ring_id:
+        raise DomainError(_l("Deze advertentie hoort niet bij uw kring."), field="listing_id")
+    payload = dict(payer=payer.id, payee=payee.id, amount=amount, kind=kind.value,
+                   description=description, reverses=reverses.id if reverses else None)
+    if listing is not None:
+        # Only when set, so hashes of transfers without a listing (and of the bulk
+        # loader's rows) stay what they were.
+        payload["listing"] = listing.id
+    payload_hash = _payload_hash(**payload)
 
     accounts = _lock_accounts({payer.id, payee.id})
     payer, payee = accounts[payer.id], accounts[payee.id]
@@ -246,6 +258,7 @@ def transfer_create(
         entered_by_id=entered_by.id if entered_by else None,
         on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
         limit_override=override_limits,
+        listing_id=listing.id if listing is not None else None,
         occurred_on=occurred_on or clock.now().date(),
     )
     db.session.add(transfer)
@@ -260,6 +273,13 @@ def transfer_create(
             min_balance=limits.min_balance, max_balance=limits.max_balance,
         ))
     db.session.flush()
+    # The social-effect ties move with the ledger, in the same transaction.
+    if kind == TransferKind.TRADE:
+        tie_record_trade(transfer=transfer)
+        rollup_record(transfer=transfer)
+    elif reverses is not None:
+        tie_record_reversal(original=reverses)
+        rollup_record(transfer=reverses, sign=-1)
     if override_limits:
         audit_record(actor=entered_by, action="transfer.limit_override", ring=payer.ring,
                      new={"transfer": transfer.id, "amount": amount}, reason=reason)
@@ -284,10 +304,21 @@ def _notify_payment(transfer: Transfer, payer: Member, payee: Member) -> None:
                link=url_for("ledger.statement", ring_slug=ring.slug, _external=True))
 
 
+def payment_check(*, payer: Member, payee: Member, amount: int) -> None:
+    """Would this payment pass the limits now? For the confirmation page; the payment
+    itself checks again under lock."""
+    payer_account, payee_account = _member_account(payer), _member_account(payee)
+    for account in (payer_account, payee_account):
+        _check_can_trade(account, TransferKind.TRADE)
+    _check_limits(payer_account, payee_account, amount)
+
+
 def payment_create(
     *, payer: Member, payee: Member, amount: int, description: str, idempotency_key: str,
+    listing: Listing | None = None,
 ) -> Transfer:
-    """A member pays another member of the same ring; the payee is told in the app and by mail."""
+    """A member pays another member of the same ring, optionally for a listing of that
+    ring; the payee is told in the app and by mail."""
     if payee.ring_id != payer.ring_id:
         raise DomainError(_l("Deze persoon is geen lid van uw kring."), field="payee")
     if payee.id == payer.id:
@@ -297,6 +328,7 @@ def payment_create(
     transfer = transfer_create(
         payer=_member_account(payer), payee=_member_account(payee), amount=amount,
         idempotency_key=idempotency_key, entered_by=payer.user, description=description,
+        listing=listing,
     )
     if not transfer.replayed:
         _notify_payment(transfer, payer, payee)
@@ -412,7 +444,10 @@ def transfer_reverse(
         raise DomainError(_l("Een terugboeking kan zelf niet worden teruggedraaid. Boek een correctie."))
     # Serialise with other reversals of the same transfer before looking for one.
     _lock_accounts({transfer.payer_account_id, transfer.payee_account_id})
-    already = db.session.scalar(select(Transfer.id).where(Transfer.reverses_id == transfer.id))
+    already = db.session.scalar(select(Transfer).where(Transfer.reverses_id == transfer.id))
+    if already is not None and already.idempotency_key == idempotency_key:
+        already.replayed = True  # the same form sent twice: the first reversal stands
+        return already
     if already is not None:
         raise DomainError(_l("Deze transactie is al teruggedraaid."), code="already_reversed")
     reversal = transfer_create(
@@ -492,8 +527,11 @@ def limits_set(
 # Payment requests (betaalverzoeken)
 
 
-def payment_request_create(*, payee: Member, payer: Member, amount: int, description: str) -> PaymentRequest:
-    """The helper asks the helped member to pay; it expires after the ring's set number of days."""
+def payment_request_create(
+    *, payee: Member, payer: Member, amount: int, description: str, listing: Listing | None = None,
+) -> PaymentRequest:
+    """The helper asks the helped member to pay, optionally for a listing of their ring (the
+    transfer will carry it); it expires after the ring's set number of days."""
     if payer.ring_id != payee.ring_id:
         raise DomainError(_l("Deze persoon is geen lid van uw kring."), field="payer")
     if payer.id == payee.id:
@@ -509,10 +547,13 @@ def payment_request_create(*, payee: Member, payer: Member, amount: int, descrip
     if len(description.strip()) > MAX_DESCRIPTION:
         raise DomainError(_l("De omschrijving is te lang (hoogstens %(n)d tekens).", n=MAX_DESCRIPTION),
                           field="description")
+    if listing is not None and listing.ring_id != payee.ring_id:
+        raise DomainError(_l("Deze advertentie hoort niet bij uw kring."), field="listing_id")
     ring = payee.ring
     request = PaymentRequest(
         ring_id=ring.id, payer_id=payer.id, payee_id=payee.id, amount=amount,
         description=description.strip(), expires_at=clock.now() + timedelta(days=ring.payment_request_days),
+        listing_id=listing.id if listing is not None else None,
     )
     db.session.add(request)
     db.session.flush()
@@ -562,7 +603,7 @@ def payment_request_accept(*, request: PaymentRequest, accepted_by: Member) -> T
     transfer = transfer_create(
         payer=payer_account, payee=payee_account, amount=request.amount,
         idempotency_key=f"payment-request:{request.id}", entered_by=accepted_by.user,
-        description=request.description,
+        description=request.description, listing=request.listing,
     )
     request.status = PaymentRequestStatus.ACCEPTED
     request.transfer_id = transfer.id
@@ -718,6 +759,9 @@ def transfers_bulk_load(
         account.balance = balances[account_id]
         account.version = versions[account_id]
     db.session.flush()
+    if written:
+        ties_rebuild(ring_id=ring.id)
+        rollups_rebuild(ring_id=ring.id)
     if overridden:
         audit_record(actor=entered_by, action="transfer.limit_override", ring=ring,
                      new={"transfers": overridden}, reason=reason)

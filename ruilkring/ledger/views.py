@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from ruilkring.access import coordinator_required, is_ring_coordinator, ring_blueprint, ring_member_or_404
 from ruilkring.database import run_ledger_transaction
+from ruilkring.disputes.selectors import disputed_transfer_ids
+from ruilkring.disputes.services import open_dispute_of
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger import selectors, services
@@ -29,6 +31,7 @@ from ruilkring.ledger.forms import (
     ReverseForm,
 )
 from ruilkring.ledger.models import LimitChange, PaymentRequest, PaymentRequestStatus, Transfer, TransferKind
+from ruilkring.listings.models import Listing
 from ruilkring.members.models import ACCESS_STATUSES, Member
 from ruilkring.members.selectors import member_directory
 from ruilkring.web import htmx_targets
@@ -56,16 +59,34 @@ def _ring_member(member_id):
     return member
 
 
+def _ring_listing(listing_id) -> Listing | None:
+    """The listing of this ring a payment or request is about, or None (an id of another
+    ring is ignored, as if none was given)."""
+    listing = db.session.get(Listing, listing_id) if listing_id else None
+    if listing is None or listing.ring_id != g.ring.id:
+        return None
+    return listing
+
+
+def _listing_defaults() -> dict:
+    """Form defaults from ``?advertentie=<id>``: the listing, and its title as description."""
+    listing = _ring_listing(request.args.get("advertentie", type=int))
+    return {"listing_id": listing.id, "description": listing.title} if listing else {}
+
+
 # Paying
 
 
 @bp.route("/betalen", methods=["GET", "POST"])
 def pay():
-    """Pay another member: fill in, confirm, done. The form's key makes a double submit harmless."""
+    """Pay another member: fill in, confirm, done. The form's key makes a double submit harmless.
+    ``?aan=<member id>&advertentie=<listing id>`` (from a conversation) pre-fills the form."""
     payer = _own_member()
-    form = PayForm(payee=request.args.get("aan", type=int))
+    form = PayForm(payee=request.args.get("aan", type=int), **_listing_defaults())
     form.payee.choices = _member_choices(exclude=payer)
     form.ensure_key()
+    listing = _ring_listing(form.listing_id.data)
+    form.listing_id.data = listing.id if listing else None
     if form.validate_on_submit():
         payee = _ring_member(form.payee.data)
         if payee is None:
@@ -73,13 +94,21 @@ def pay():
         elif payee.id == payer.id:
             form.payee.errors.append(_l("U kunt niet aan uzelf betalen."))
         elif form.confirmed.data != "1":
-            form.confirmed.data = "1"
-            return render_template("ledger/pay_confirm.html", form=form, payee=payee)
+            try:  # say now, not after "Klopt dit?", when the limits refuse it
+                services.payment_check(payer=payer, payee=payee, amount=form.amount.data)
+            except DomainError as error:
+                db.session.rollback()
+                error.apply_to(form)
+            else:
+                db.session.commit()  # an old member's first account may have been opened
+                form.confirmed.data = "1"
+                return render_template("ledger/pay_confirm.html", form=form, payee=payee, listing=listing)
         else:
             try:
                 run_ledger_transaction(lambda: services.payment_create(
                     payer=payer, payee=payee, amount=form.amount.data,
                     description=form.description.data, idempotency_key=form.idempotency_key.data,
+                    listing=listing,
                 ))
             except DomainError as error:
                 error.apply_to(form)
@@ -88,7 +117,8 @@ def pay():
                          hours=format_minutes(form.amount.data), name=payee.name), "success")
                 return redirect(url_for("ledger.statement"))
     form.confirmed.data = ""
-    return render_template("ledger/pay.html", form=form, account=selectors.member_account(payer))
+    return render_template("ledger/pay.html", form=form, account=selectors.member_account(payer),
+                           listing=listing)
 
 
 @bp.route("/betalen/leden")
@@ -105,10 +135,13 @@ def member_options():
 
 @bp.route("/betaalverzoeken", methods=["GET", "POST"])
 def requests():
-    """Payment requests: ask someone to pay, and answer the ones sent to you."""
+    """Payment requests: ask someone to pay, and answer the ones sent to you.
+    ``?van=<member id>&advertentie=<listing id>`` (from a conversation) pre-fills the form."""
     member = _own_member()
-    form = PaymentRequestForm()
+    form = PaymentRequestForm(payer=request.args.get("van", type=int), **_listing_defaults())
     form.payer.choices = _member_choices(exclude=member)
+    listing = _ring_listing(form.listing_id.data)
+    form.listing_id.data = listing.id if listing else None
     if form.validate_on_submit():
         payer = _ring_member(form.payer.data)
         if payer is None:
@@ -116,7 +149,7 @@ def requests():
         else:
             try:
                 services.payment_request_create(payee=member, payer=payer, amount=form.amount.data,
-                                                description=form.description.data)
+                                                description=form.description.data, listing=listing)
             except DomainError as error:
                 error.apply_to(form)
             else:
@@ -125,7 +158,8 @@ def requests():
                 return redirect(url_for("ledger.requests"))
     incoming, outgoing = selectors.pending_requests_for(member=member)
     return render_template("ledger/requests.html", form=form, incoming=incoming, outgoing=outgoing,
-                           recent=selectors.recent_requests(member=member), decline_form=DeclineForm())
+                           recent=selectors.recent_requests(member=member), decline_form=DeclineForm(),
+                           listing=listing)
 
 
 def _request_of_ring(request_id: int) -> PaymentRequest:
@@ -187,7 +221,9 @@ def _statement_context(member):
     own = g.member is not None and g.member.id == member.id
     csv_url = (url_for("ledger.statement_csv", **period_args) if own
                else url_for("ledger.member_statement_csv", member_id=member.id, **period_args))
+    disputed = disputed_transfer_ids(transfer_ids=[line.transfer.id for line in lines])
     return dict(member=member, account=account, lines=lines, period=period, next_args=next_args, csv_url=csv_url,
+                disputed=disputed, own=own,
                 status=selectors.limit_status(account), account_name=selectors.account_name)
 
 
@@ -415,7 +451,8 @@ def transfer_detail(transfer_id: int):
             flash(_l("De correctie is geboekt."), "success")
             return redirect(url_for("ledger.transfer_detail", transfer_id=transfer.id))
     return render_template("ledger/transfer_detail.html", transfer=transfer, reverse_form=reverse_form,
-                           correct_form=correct_form, account_name=selectors.account_name)
+                           correct_form=correct_form, account_name=selectors.account_name,
+                           open_dispute=open_dispute_of(transfer))
 
 
 KIND_LABELS = {

@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -27,7 +28,7 @@ class ListingForm(FlaskForm):
                         description=_l("Kort en duidelijk, bijvoorbeeld: Hulp bij het invullen van formulieren."))
     description = TextAreaField(_l("Beschrijving"), validators=[Length(max=5000)],
                                 description=_l("Wat, wanneer, hoe vaak? Een link naar een website mag ook."))
-    category_id = SelectField(_l("Categorie"), coerce=lambda v: int(v) if v else None,
+    category_id = SelectField(_l("Categorie"), coerce=lambda v: int(v) if v else None, validate_choice=False,
                               validators=[InputRequired(message=_l("Kies een categorie uit de lijst."))])
     help_kind = RadioField(_l("Soort hulp"), choices=HELP_CHOICES, default=HelpKind.PRACTICAL.value,
                            validators=[InputRequired(message=_l("Kies een soort hulp."))])
@@ -36,6 +37,19 @@ class ListingForm(FlaskForm):
                                  description=_l("Bijvoorbeeld 1:30 of 2u."))
     valid_until = DateField(_l("Geldig tot en met"), validators=[Optional()],
                             description=_l("Leeg laten: drie maanden."))
+    # Checked by ruilkring.listings.pictures (type, size, count), not here.
+    upload = MultipleFileField(_l("Foto's toevoegen (mag leeg blijven)"),
+                               render_kw={"accept": "image/jpeg,image/png,image/webp"})
+
+    def set_picture_help(self, *, max_pictures: int, max_bytes: int) -> None:
+        self.upload.description = _l(
+            "Hoogstens %(n)d foto's per advertentie, JPEG, PNG of WebP, elk hoogstens %(mb)d MB. "
+            "Gegevens in de foto, zoals de plek waar hij is gemaakt, halen wij eruit.",
+            n=max_pictures, mb=max_bytes // (1024 * 1024))
+
+    def uploads(self) -> list:
+        """The files chosen, leaving out the empty part a browser sends when none was."""
+        return [upload for upload in self.upload.data or [] if upload and upload.filename]
 
     def set_categories(self, categories) -> None:
         self.category_id.choices = [("", _l("— kies een categorie —"))] + [(c.id, c.name) for c in categories]

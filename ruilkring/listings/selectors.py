@@ -5,7 +5,7 @@ import re
 from datetime import date, timedelta
 
 from sqlalchemy import Select, exists, func, literal_column, or_, select, text
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from ruilkring import clock
 from ruilkring.extensions import db
@@ -22,15 +22,25 @@ def search_terms(q: str) -> list[str]:
     return [word.lower() for word in _WORD.findall(q or "")][:MAX_TERMS]
 
 
-def _text_match(terms: list[str]):
-    """A condition on Listing that every term starts a word of its title or description,
-    ignoring case and accents, with the database's own full-text index."""
+def _text_match(terms: list[str], *, ring: Ring):
+    """A condition on the ring's Listings that every term starts a word of its title or
+    description, ignoring case and accents, with the database's own full-text index."""
     if db.engine.dialect.name == "postgresql":
         query = " & ".join(f"{term}:*" for term in terms)
-        return text(
-            "to_tsvector('dutch', ruilkring_unaccent(listings.title || ' ' || listings.description))"
-            " @@ to_tsquery('dutch', ruilkring_unaccent(:tsquery))"
-        ).bindparams(tsquery=query)
+        # The matches come from the GIN index once, in a materialized CTE. Written inline,
+        # the planner may instead walk ix_listings_created_at for the newest rows and
+        # compute to_tsvector for every row it passes: a second and more when a filter
+        # leaves few matches (see docs/BENCHMARKS.md).
+        hits = (
+            select(Listing.id)
+            .where(Listing.ring_id == ring.id, text(
+                "to_tsvector('dutch', ruilkring_unaccent(listings.title || ' ' || listings.description))"
+                " @@ to_tsquery('dutch', ruilkring_unaccent(:tsquery))"
+            ).bindparams(tsquery=query))
+            .cte("listing_hits")
+            .prefix_with("MATERIALIZED")
+        )
+        return Listing.id.in_(select(hits.c.id))
     match = " ".join('"{}"*'.format(term.replace('"', '""')) for term in terms)
     return Listing.id.in_(
         select(literal_column("rowid")).select_from(text("listings_search"))
@@ -56,14 +66,16 @@ def listing_search(
     """Search the ring's visible listings: words in title or description (prefixes,
     accent- and case-insensitive), kind, category, the owner's wijk, new this week (or
     since a moment), sorted by newest or with the viewer's own wijk first."""
+    # The owner comes from the join that visible_listings already makes (a second,
+    # eager join of members would only widen every row the database sorts).
     query = visible_listings(ring=ring).options(
-        joinedload(Listing.owner).joinedload(Member.user),
-        joinedload(Listing.owner).joinedload(Member.neighbourhood),
+        contains_eager(Listing.owner).joinedload(Member.user),
+        contains_eager(Listing.owner).joinedload(Member.neighbourhood),
         joinedload(Listing.category),
     )
     terms = search_terms(q)
     if terms:
-        query = query.where(_text_match(terms))
+        query = query.where(_text_match(terms, ring=ring))
     if kind:
         query = query.where(Listing.kind == ListingKind(kind))
     if category_id:

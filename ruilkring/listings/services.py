@@ -2,13 +2,15 @@
 
 from datetime import date, timedelta
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from ruilkring import clock
 from ruilkring.audit.services import audit_record
 from ruilkring.auth.models import User
+from ruilkring.auth.services import _ClockSigner
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.listings.models import (
@@ -20,10 +22,12 @@ from ruilkring.listings.models import (
     ListingStatus,
 )
 from ruilkring.members.models import ACCESS_STATUSES, Member
-from ruilkring.notifications.services import notification_create
+from ruilkring.notifications.services import mail_queue, notification_create
 from ruilkring.rings.models import Ring
 
 VALIDITY_DAYS = 91  # about three months
+REMIND_DAYS_BEFORE_EXPIRY = 7
+RENEW_TOKEN_MAX_AGE = 30 * 24 * 60 * 60  # seconds
 MAX_VALIDITY_DAYS = 366
 MAX_TITLE = 120
 MAX_DESCRIPTION = 5000
@@ -218,3 +222,58 @@ def listing_unhide(*, listing: Listing, unhidden_by: User) -> None:
     listing.status = ListingStatus.PAUSED
     audit_record(actor=unhidden_by, action="listing.unhide", subject=listing.owner,
                  old={"listing": listing.id, "status": "hidden"}, new={"status": "paused"})
+
+
+# Expiry reminders with a one-click renew link. The token names the listing and the expiry
+# date it was mailed about: it works for that listing only, and only once, since renewing
+# (or changing the date by hand) moves ``valid_until``.
+
+def _renew_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="listing-renew", signer=_ClockSigner)
+
+
+def listing_renew_token_create(*, listing: Listing) -> str:
+    """A signed token that renews ``listing`` without logging in, valid for 30 days."""
+    return _renew_serializer().dumps({"listing": listing.id, "until": listing.valid_until.isoformat()})
+
+
+def listing_by_renew_token(*, token: str, listing_id: int) -> Listing:
+    """The listing a valid renew token is for; DomainError when the token expired, is for
+    another listing, was used already, or the listing can no longer be renewed."""
+    try:
+        data = _renew_serializer().loads(token, max_age=RENEW_TOKEN_MAX_AGE)
+    except SignatureExpired:
+        raise DomainError(_l("Deze link is verlopen. Log in om uw advertentie te verlengen.")) from None
+    except BadSignature:
+        raise DomainError(_l("Deze link is ongeldig. Log in om uw advertentie te verlengen.")) from None
+    if not isinstance(data, dict) or data.get("listing") != listing_id:
+        raise DomainError(_l("Deze link is ongeldig. Log in om uw advertentie te verlengen."))
+    listing = db.session.get(Listing, listing_id)
+    if (listing is None or listing.status not in (ListingStatus.ACTIVE, ListingStatus.PAUSED)
+            or listing.owner.status not in ACCESS_STATUSES):
+        raise DomainError(_l("Deze advertentie kan niet meer worden verlengd."))
+    if data.get("until") != listing.valid_until.isoformat():
+        raise DomainError(_l("Deze link is al gebruikt: de advertentie loopt nu tot en met %(date)s.",
+                             date=listing.valid_until.strftime("%d-%m-%Y")), code="used")
+    return listing
+
+
+def listing_expiry_remind(*, listing: Listing, today: date) -> bool:
+    """Mail the owner that ``listing`` expires soon, with a one-click renew link, and mark
+    it reminded. False (and nothing sent) when it was reminded already or its owner no
+    longer takes part in the ring."""
+    if listing.expiry_reminded_on is not None or listing.status != ListingStatus.ACTIVE:
+        return False
+    owner = listing.owner
+    if owner.status not in ACCESS_STATUSES:
+        return False
+    ring = owner.ring
+    mail_queue(
+        user=owner.user, subject=_l("Uw advertentie '%(title)s' verloopt binnenkort", title=listing.title),
+        template="listing_expiring", listing=listing, ring=ring,
+        renew_link=url_for("listings.renew_by_token", ring_slug=ring.slug, listing_id=listing.id,
+                           token=listing_renew_token_create(listing=listing), _external=True),
+        listing_link=url_for("listings.detail", ring_slug=ring.slug, listing_id=listing.id, _external=True),
+    )
+    listing.expiry_reminded_on = today
+    return True

@@ -1,17 +1,23 @@
-"""Vraag en aanbod pages: search, post, edit, pause, renew, hide; categories and
-unanswered requests for coordinators."""
+"""Vraag en aanbod pages: search, post, edit, pictures, pause, renew (also by a link from
+the expiry mail), hide; categories and unanswered requests for coordinators."""
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, send_from_directory, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ruilkring import clock
-from ruilkring.access import coordinator_required, is_ring_coordinator, ring_blueprint, ring_member_or_404
+from ruilkring.access import (
+    coordinator_required,
+    is_ring_coordinator,
+    public,
+    ring_blueprint,
+    ring_member_or_404,
+)
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
-from ruilkring.listings import selectors, services
+from ruilkring.listings import pictures, selectors, services
 from ruilkring.listings.forms import HELP_CHOICES, PLACE_CHOICES, CategoryForm, HideForm, ListingForm, SearchForm
-from ruilkring.listings.models import Category, Listing, ListingStatus
+from ruilkring.listings.models import Category, Listing, ListingPicture, ListingStatus
 from ruilkring.members.selectors import member_directory
 from ruilkring.web import htmx_targets
 
@@ -35,6 +41,19 @@ def _listing_or_404(listing_id: int, *, for_change: bool = False) -> Listing:
 
 def _today():
     return clock.now().date()
+
+
+def _listing_form(**kwargs) -> ListingForm:
+    form = ListingForm(**kwargs)
+    form.set_categories(selectors.ring_categories(ring=g.ring))
+    form.set_picture_help(max_pictures=pictures.MAX_PICTURES,
+                          max_bytes=current_app.config["MAX_PICTURE_BYTES"])
+    return form
+
+
+def _add_pictures(listing: Listing, form: ListingForm) -> None:
+    for upload in form.uploads():
+        pictures.picture_add(listing=listing, upload=upload, added_by=current_user)
 
 
 @bp.route("/aanbod-en-vraag")
@@ -69,8 +88,7 @@ def create():
         owner = ring_member_or_404(on_behalf)
     if owner is None:
         abort(404)
-    form = ListingForm(kind=request.args.get("soort", "offer"))
-    form.set_categories(selectors.ring_categories(ring=g.ring))
+    form = _listing_form(kind=request.args.get("soort", "offer"))
     if form.validate_on_submit():
         try:
             listing = services.listing_create(
@@ -79,7 +97,9 @@ def create():
                 time_estimate=form.time_estimate.data, valid_until=form.valid_until.data,
                 created_by=current_user,
             )
+            _add_pictures(listing, form)
         except DomainError as error:
+            db.session.rollback()  # also deletes picture files already written
             error.apply_to(form)
         else:
             db.session.commit()
@@ -104,8 +124,7 @@ def detail(listing_id: int):
 def edit(listing_id: int):
     """The owner (or a coordinator) changes a listing."""
     listing = _listing_or_404(listing_id, for_change=True)
-    form = ListingForm(obj=listing)
-    form.set_categories(selectors.ring_categories(ring=g.ring))
+    form = _listing_form(obj=listing)
     del form.kind  # an offer stays an offer
     if form.validate_on_submit():
         try:
@@ -115,13 +134,44 @@ def edit(listing_id: int):
                 time_estimate=form.time_estimate.data, valid_until=form.valid_until.data or listing.valid_until,
                 updated_by=current_user,
             )
+            _add_pictures(listing, form)
         except DomainError as error:
+            db.session.rollback()  # also deletes picture files already written
             error.apply_to(form)
         else:
             db.session.commit()
             flash(_l("Uw wijzigingen zijn opgeslagen."), "success")
             return redirect(url_for("listings.detail", listing_id=listing.id))
     return render_template("listings/form.html", form=form, listing=listing, owner=listing.owner, members=[])
+
+
+def _picture_or_404(listing: Listing, picture_id: int) -> ListingPicture:
+    picture = db.session.get(ListingPicture, picture_id)
+    if picture is None or picture.listing_id != listing.id:
+        abort(404)
+    return picture
+
+
+@bp.route("/aanbod-en-vraag/<int:listing_id>/fotos/<int:picture_id>")
+def picture(listing_id: int, picture_id: int):
+    """A listing's picture, for whoever may see the listing (never a public static file)."""
+    listing = _listing_or_404(listing_id)
+    picture = _picture_or_404(listing, picture_id)
+    response = send_from_directory(pictures.upload_folder(), picture.filename, max_age=3600)
+    response.cache_control.private = True  # what a viewer may see differs per viewer
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.post("/aanbod-en-vraag/<int:listing_id>/fotos/<int:picture_id>/verwijderen")
+def picture_remove(listing_id: int, picture_id: int):
+    """The owner (or a coordinator) removes a picture."""
+    listing = _listing_or_404(listing_id, for_change=True)
+    picture = _picture_or_404(listing, picture_id)
+    pictures.picture_remove(picture=picture, removed_by=current_user)
+    db.session.commit()
+    flash(_l("De foto is verwijderd."), "success")
+    return redirect(url_for("listings.edit", listing_id=listing.id))
 
 
 STATUS_ACTIONS = {
@@ -149,6 +199,26 @@ def change_status(listing_id: int, action: str):
         db.session.commit()
         flash(message, "success")
     return redirect(url_for("listings.detail", listing_id=listing.id))
+
+
+@bp.route("/aanbod-en-vraag/<int:listing_id>/verlengen/<token>", methods=["GET", "POST"])
+@public
+def renew_by_token(listing_id: int, token: str):
+    """The one-click renew link of the expiry mail: no login needed, the signed token is
+    the permission. GET only shows the listing and a button (mail scanners follow links;
+    they must not renew anything); the POST renews."""
+    try:
+        listing = services.listing_by_renew_token(token=token, listing_id=listing_id)
+        if listing.ring_id != g.ring.id:
+            abort(404)
+        if request.method == "POST":
+            services.listing_renew(listing=listing, renewed_by=listing.owner.user)
+            db.session.commit()
+            return render_template("listings/renew.html", listing=listing, renewed=True)
+    except DomainError as error:
+        db.session.rollback()
+        return render_template("listings/renew.html", listing=None, error=error.message), 400
+    return render_template("listings/renew.html", listing=listing, renewed=False)
 
 
 @bp.post("/aanbod-en-vraag/<int:listing_id>/verbergen")

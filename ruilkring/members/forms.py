@@ -15,7 +15,7 @@ def _coerce_optional_int(value):
 
 class MemberProfileForm(FlaskForm):
     neighbourhood_id = SelectField(
-        _l("Wijk"), coerce=_coerce_optional_int,
+        _l("Wijk"), coerce=_coerce_optional_int, validate_choice=False,  # the service says what is wrong
         validators=[InputRequired(message=_l("Kies uw wijk."))],
         description=_l("De wijk waar u woont. Andere leden zien alleen de wijk, niet uw adres."),
     )
@@ -39,6 +39,8 @@ class ProfileForm(MemberProfileForm):
         _l("Over mij"), validators=[Length(max=2000)],
         description=_l("Een paar zinnen over uzelf: wat u graag doet, wat u kunt."),
     )
+    # Stored inverted, as Member.digest_opt_out: the view fills it with ``digest=``.
+    digest = BooleanField(_l("Wekelijks een e-mail met nieuw aanbod en nieuwe vragen"), default=True)
 
 
 class JoinForm(MemberProfileForm):
@@ -83,3 +85,7 @@ class MemberFilterForm(FlaskForm):
 
     status = SelectField(_l("Status"), validators=[Optional()])
     q = StringField(_l("Naam of e-mail"), validators=[Optional(), Length(max=100)])
+    wijk = SelectField(_l("Wijk"), coerce=lambda v: int(v) if v else None, validators=[Optional()],
+                       validate_choice=False)
+    never_traded = BooleanField(_l("Nog nooit geruild"))
+    at_limit = BooleanField(_l("Aan of over een grens"))

@@ -196,9 +196,10 @@ def member_set_role(*, member: Member, role: MemberRole, set_by: User) -> None:
 
 def member_update_profile(
     *, member: Member, bio: str, neighbourhood_id: int | None, birth_year: int | None,
-    share_email: bool, share_phone: bool, share_address: bool,
+    share_email: bool, share_phone: bool, share_address: bool, digest_opt_out: bool,
 ) -> None:
-    """The member's own ring profile: text, wijk, birth year and what others may see."""
+    """The member's own ring profile: text, wijk, birth year, what others may see, and
+    whether they want the weekly digest of new listings."""
     _check_neighbourhood(member.ring, neighbourhood_id)
     _check_birth_year(birth_year)
     member.bio = bio.strip()
@@ -207,6 +208,7 @@ def member_update_profile(
     member.share_email = share_email
     member.share_phone = share_phone
     member.share_address = share_address
+    member.digest_opt_out = digest_opt_out
 
 
 def member_accept_house_rules(*, member: Member) -> None:
@@ -246,3 +248,14 @@ def member_erase(*, member: Member, erased_by: User, reason: str) -> None:
         if membership.status != MemberStatus.LEFT:
             membership.status = MemberStatus.LEFT
             membership.status_changed_at = clock.now()
+
+
+def member_send_password_link(*, member: Member, sent_by: User) -> None:
+    """A coordinator sends a member a link to choose a new password (e.g. after a phone call)."""
+    user = member.user
+    if user.erased_at is not None:
+        raise DomainError(_l("De gegevens van dit lid zijn gewist."))
+    token = auth_services.password_token_create(user=user)
+    mail_queue(user=user, subject=_l("Nieuw wachtwoord instellen"), template="password_reset",
+               link=url_for("auth.password_reset", purpose="reset", token=token, _external=True))
+    audit_record(actor=sent_by, action="member.send_password_link", subject=member)

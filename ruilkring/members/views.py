@@ -12,7 +12,9 @@ from ruilkring.ledger.services import account_open
 from ruilkring.listings import selectors as listing_selectors
 from ruilkring.members import selectors, services
 from ruilkring.members.forms import EraseForm, JoinForm, MemberFilterForm, ProfileForm, ReasonForm, SignupForm
-from ruilkring.members.models import MemberStatus
+from ruilkring.members.models import Member, MemberStatus
+from ruilkring.stats.ties import unanswered_ties
+from ruilkring.stats.survey import survey_waiting_for
 from ruilkring.web import htmx_targets, page_or_fragment
 
 bp = ring_blueprint("members", __name__)
@@ -61,8 +63,13 @@ def home():
     account = account_open(member=g.member)
     db.session.commit()  # only writes when an old member had no account yet
     incoming, _outgoing = ledger_selectors.pending_requests_for(member=g.member)
+    contact_ties = unanswered_ties(member=g.member)
+    partners = {m.id: m for m in db.session.scalars(db.select(Member).where(Member.id.in_(
+        [t.member_low_id if t.member_high_id == g.member.id else t.member_high_id for t in contact_ties])))}
     return render_template("members/home.html", pending=pending, account=account,
-                           limit=ledger_selectors.limit_status(account), incoming=incoming)
+                           limit=ledger_selectors.limit_status(account), incoming=incoming,
+                           contact_ties=contact_ties, partners=partners,
+                           survey=survey_waiting_for(member=g.member))
 
 
 @bp.route("/leden")
@@ -91,7 +98,7 @@ def profile_edit():
     """Edit one's own profile in this ring."""
     if g.member is None:
         abort(404)
-    form = ProfileForm(obj=g.member)
+    form = ProfileForm(obj=g.member, digest=not g.member.digest_opt_out)
     form.set_neighbourhoods(g.ring)
     if form.validate_on_submit():
         try:
@@ -99,6 +106,7 @@ def profile_edit():
                 member=g.member, bio=form.bio.data, neighbourhood_id=form.neighbourhood_id.data,
                 birth_year=form.birth_year.data, share_email=form.share_email.data,
                 share_phone=form.share_phone.data, share_address=form.share_address.data,
+                digest_opt_out=not form.digest.data,
             )
         except DomainError as error:
             error.apply_to(form)
@@ -117,13 +125,16 @@ def admin_list():
     """All members with their status; pending sign-ups first. htmx swaps just the table."""
     form = MemberFilterForm(request.args)
     form.status.choices = [("", _l("Alle statussen"))] + [(s.value, status_label(s)) for s in MemberStatus]
-    status = form.status.data if form.validate() else None
-    query = selectors.member_admin_list(ring=g.ring, status=status or None, q=form.q.data)
-    members = db.session.scalars(query).all()
+    form.wijk.choices = [("", _l("Alle wijken"))] + [(n.id, n.name) for n in g.ring.neighbourhoods]
+    valid = form.validate()
+    rows = selectors.member_admin_list(
+        ring=g.ring, status=(form.status.data or None) if valid else None, q=form.q.data,
+        neighbourhood_id=form.wijk.data if valid else None, never_traded=bool(form.never_traded.data),
+        at_limit=bool(form.at_limit.data),
+    )
     return page_or_fragment(
         "members/admin_list.html", "members/_admin_table.html", "member-table",
-        form=form, members=members, counts=selectors.status_counts(ring=g.ring),
-        reason_form=ReasonForm(),
+        form=form, rows=rows, counts=selectors.status_counts(ring=g.ring), reason_form=ReasonForm(),
     )
 
 
@@ -184,9 +195,27 @@ def admin_action(member_id: int, action: str):
         error = _l("De reden is te lang (hoogstens 500 tekens).")
     message = error or done % {"name": member.name}
     if htmx_targets(f"member-{member.id}"):
-        return render_template("members/_admin_row.html", member=member, message=message,
+        [row] = selectors.member_admin_list(ring=g.ring, member_id=member.id)
+        return render_template("members/_admin_row.html", row=row, member=member, message=message,
                                error=bool(error), reason_form=ReasonForm())
     flash(message, "error" if error else "success")
+    return redirect(request.referrer or url_for("members.admin_list"))
+
+
+@bp.post("/beheer/leden/<int:member_id>/wachtwoord-link")
+@coordinator_required
+def admin_password_link(member_id: int):
+    """Mail the member a link to choose a new password."""
+    member = ring_member_or_404(member_id)
+    try:
+        services.member_send_password_link(member=member, sent_by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_l("%(name)s krijgt een e-mail met een link om een nieuw wachtwoord te kiezen.",
+                 name=member.name), "success")
     return redirect(request.referrer or url_for("members.admin_list"))
 
 

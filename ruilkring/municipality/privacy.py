@@ -6,7 +6,8 @@
 4. If a total is shown and exactly one cell of it is hidden, the next smallest cell is
    hidden too (otherwise it could be worked out from the total).
 5. Quarterly figures; a ring with fewer than 20 active members is merged with the others
-   or shown only at gemeente level.
+   or shown only at gemeente level (never so that the gemeente's total minus the rows
+   shown gives it away).
 6. No names, no network maps, no microdata, no top lists.
 7. Care and health categories are merged into one group.
 
@@ -51,13 +52,16 @@ class SafeCell:
     display: str
 
 
-def person_table(cells: list[tuple[str, int]], total: int | None = None) -> tuple[list[SafeCell], str | None]:
+def person_table(cells: list[tuple[str, int]], total: int | None = None,
+                 also_hide: set[int] | frozenset[int] = frozenset()) -> tuple[list[SafeCell], str | None]:
     """Rules 2 and 4 for one row of person counts that add up to ``total``.
 
-    Cells below five are hidden; if that hides exactly one cell while the total is
+    Cells below five are hidden, and so are the cells at the indexes ``also_hide`` (e.g.
+    the active members of a group whose number of members is hidden: a larger number next
+    to "<5" would give a bound away). If that hides exactly one cell while the total is
     shown, the next smallest cell is hidden as well.
     """
-    hidden = {index for index, (_, n) in enumerate(cells) if n < SMALL}
+    hidden = {index for index, (_, n) in enumerate(cells) if n < SMALL} | set(also_hide)
     if total is not None and len(hidden) == 1 and len(cells) > 1:
         visible = sorted((n, index) for index, (_, n) in enumerate(cells) if index not in hidden)
         hidden.add(visible[0][1])
@@ -69,19 +73,26 @@ def person_table(cells: list[tuple[str, int]], total: int | None = None) -> tupl
 def merge_small_groups(rows: list[tuple[str, int, dict]], other_label: str,
                        minimum: int = MIN_ACTIVE_FOR_OWN_ROW) -> list[tuple[str, dict]]:
     """Rule 5: rows whose active count is below ``minimum`` are merged into one row
-    (``other_label``); if that merged row is still too small it is dropped, and the
-    figures appear only in the gemeente's total."""
-    kept, merged, merged_active = [], {}, 0
-    for label, active, figures in rows:
-        if active >= minimum:
-            kept.append((label, figures))
-        else:
-            merged_active += active
+    (``other_label``). The rows shown always cover everything in the gemeente's total,
+    since what they left out would be the total minus the rows: while the merged row is
+    still too small, the smallest row shown joins it. If no row is left on its own, none
+    is returned: the figures appear only in the gemeente's total."""
+    kept = sorted(((active, index, label, figures) for index, (label, active, figures) in enumerate(rows)
+                   if active >= minimum), key=lambda row: (-row[0], row[1]))
+    small = [(active, figures) for label, active, figures in rows if active < minimum]
+    while small and sum(active for active, _ in small) < minimum and kept:
+        active, _index, _label, figures = kept.pop()  # the smallest row shown
+        small.append((active, figures))
+    if not kept:
+        return []
+    result = [(label, figures) for _active, _index, label, figures in sorted(kept, key=lambda row: row[1])]
+    if small:
+        merged: dict = {}
+        for _active, figures in small:
             for key, value in figures.items():
                 merged[key] = merged.get(key, 0) + value
-    if merged and merged_active >= minimum:
-        kept.append((other_label, merged))
-    return kept
+        result.append((other_label, merged))
+    return result
 
 
 def merge_care_categories(rows: list[tuple[str, bool, int, int]], care_label: str) -> list[tuple[str, int, int]]:

@@ -118,8 +118,10 @@ def municipality_report(municipality: Municipality, period: Period) -> list[Tabl
                       [label, gettext("Leden"), gettext("Actieve leden"), gettext("Deel actief")])
         members_cells, members_total = privacy.person_table([(g, n) for g, n, _ in groups],
                                                             total=sum(n for _, n, _ in groups))
-        active_cells, active_total = privacy.person_table([(g, a) for g, _, a in groups],
-                                                          total=sum(a for _, _, a in groups))
+        # A group whose members are hidden has its active members hidden too.
+        active_cells, active_total = privacy.person_table(
+            [(g, a) for g, _, a in groups], total=sum(a for _, _, a in groups),
+            also_hide={index for index, cell in enumerate(members_cells) if cell.display == privacy.HIDDEN})
         for (group, members, active), m_cell, a_cell in zip(groups, members_cells, active_cells, strict=True):
             hidden = privacy.HIDDEN in (m_cell.display, a_cell.display)
             table.rows.append([group if group != "?" else gettext("onbekend"), m_cell.display, a_cell.display,

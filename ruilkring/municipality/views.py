@@ -11,6 +11,7 @@ from ruilkring.extensions import db
 from ruilkring.municipality.report import completed_quarters, municipality_report, quarter_from_key, quarter_key, quarter_label
 from ruilkring.rings.models import Municipality
 from ruilkring.stats.charts import line_chart
+from ruilkring.stats.dashboard import cached
 
 bp = Blueprint("municipality", __name__, url_prefix="/gemeente")
 
@@ -29,7 +30,8 @@ def _municipality(municipality_id: int | None) -> Municipality:
 def render_dashboard(municipality: Municipality, *, template: str = "municipality/index.html", **extra):
     """The municipality page for one of the offered quarters (also the coordinators' preview)."""
     period = quarter_from_key(request.args.get("kwartaal"))
-    tables = municipality_report(municipality, period)
+    ring_ids = [ring.id for ring in municipality.rings]
+    tables = cached("municipality", ring_ids, period, lambda: municipality_report(municipality, period))
     return render_template(
         template, municipality=municipality, period=period, period_label=quarter_label(period),
         period_key=quarter_key(period), tables=tables, trend_chart=_trend_chart(tables),
@@ -72,7 +74,8 @@ def report_csv(municipality_id: int | None = None):
     period = quarter_from_key(request.args.get("kwartaal"))
     output = io.StringIO()
     writer = csv.writer(output, delimiter=";")
-    for table in municipality_report(municipality, period):
+    ring_ids = [ring.id for ring in municipality.rings]
+    for table in cached("municipality", ring_ids, period, lambda: municipality_report(municipality, period)):
         writer.writerow([table.title, *table.columns])
         for row in table.rows:
             writer.writerow([table.title, *row])

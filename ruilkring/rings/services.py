@@ -89,9 +89,13 @@ def ring_create(
 def ring_update(
     *, ring: Ring, updated_by: User, name: str, neighbourhood_names: list[str], currency_name: str,
     default_min_balance: int, default_max_balance: int, description: str, house_rules: str,
+    dispute_days: int | None = None, payment_request_days: int | None = None,
 ) -> None:
     """Change a ring's settings. Changed house rules get a new version that members re-accept."""
     _check_limits(default_min_balance, default_max_balance)
+    for field, days in (("dispute_days", dispute_days), ("payment_request_days", payment_request_days)):
+        if days is not None and not 1 <= days <= 365:
+            raise DomainError(_l("Kies een aantal dagen tussen 1 en 365."), field=field)
     neighbourhoods = neighbourhoods_for(municipality=ring.municipality, names=neighbourhood_names)
     if not neighbourhoods:
         raise DomainError(_l("Noem minstens één wijk."), field="neighbourhoods")
@@ -102,6 +106,10 @@ def ring_update(
     ring.default_min_balance = default_min_balance
     ring.default_max_balance = default_max_balance
     ring.description = description.strip()
+    if dispute_days is not None:
+        ring.dispute_days = dispute_days
+    if payment_request_days is not None:
+        ring.payment_request_days = payment_request_days
     if house_rules.strip() != ring.house_rules:
         ring.house_rules = house_rules.strip()
         ring.house_rules_version += 1
@@ -118,6 +126,8 @@ def _ring_settings(ring: Ring) -> dict:
         "default_min_balance": ring.default_min_balance,
         "default_max_balance": ring.default_max_balance,
         "house_rules_version": ring.house_rules_version,
+        "dispute_days": ring.dispute_days,
+        "payment_request_days": ring.payment_request_days,
     }
 
 

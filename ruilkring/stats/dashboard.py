@@ -5,7 +5,13 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask_babel import format_date, gettext
+from flask_babel import format_date, get_locale, gettext
+from sqlalchemy import func, select
+
+from ruilkring.extensions import db
+from ruilkring.ledger.models import Transfer
+from ruilkring.members.models import Member
+from ruilkring.stats.models import Tie, TieAnswer
 
 from ruilkring import clock
 from ruilkring.stats import metrics
@@ -16,7 +22,9 @@ HELP_KINDS = ("practical", "social_emotional", "informative", "unknown")
 
 def period_from_args(args) -> tuple[str, Period]:
     """``periode`` = maand | kwartaal | jaar | eigen, around ``datum`` (default today), or
-    ``van``/``tot`` for a custom period (inclusive end)."""
+    ``van``/``tot`` for a custom period (inclusive end). Activity is kept per month (the
+    rollups), so a custom period is widened to whole months: from the first day of the
+    month of ``van`` to the last day of the month of ``tot``."""
     kind = args.get("periode", "kwartaal")
     try:
         day = date.fromisoformat(args.get("datum", "")) if args.get("datum") else clock.now().date()
@@ -24,8 +32,9 @@ def period_from_args(args) -> tuple[str, Period]:
         day = clock.now().date()
     if kind == "eigen":
         try:
-            start = date.fromisoformat(args.get("van", ""))
-            end = date.fromisoformat(args.get("tot", "")) + timedelta(days=1)
+            start = date.fromisoformat(args.get("van", "")).replace(day=1)
+            last = date.fromisoformat(args.get("tot", ""))
+            end = Period.month(last.year, last.month).end
             if start < end and (end - start).days <= 3 * 366:
                 return kind, Period(start, end)
         except ValueError:
@@ -130,7 +139,8 @@ def tables(ring_ids: list[int], period: Period) -> dict[str, dict]:
                                [gettext("Mediaan aantal ruilpartners"), network.partners_median]]},
         "help": {"title": gettext("Ruilen per soort hulp"),
                  "columns": [gettext("Soort hulp"), gettext("Ruilen"), gettext("Uren")],
-                 "rows": [[kind, *help_kinds.get(kind, (0, 0))] for kind in HELP_KINDS]},
+                 "rows": [[kind, help_kinds.get(kind, (0, 0))[0], round(help_kinds.get(kind, (0, 0))[1] / 60, 1)]
+                          for kind in HELP_KINDS]},
         "categories": {"title": gettext("Ruilen per categorie"),
                        "columns": [gettext("Categorie"), gettext("Ruilen"), gettext("Uren")],
                        "rows": [[name or gettext("zonder advertentie"), count, round(minutes / 60, 1)]
@@ -147,3 +157,30 @@ def table_csv(table: dict) -> str:
         writer.writerow(["" if value is None else (f"{value:.3f}" if isinstance(value, float) else value)
                          for value in row])
     return "\ufeff" + output.getvalue()
+
+
+def data_version(ring_ids: list[int]) -> tuple:
+    """Changes whenever anything the figures depend on changes: a transfer, a contact
+    answer, a member joining or changing status. Cheap (indexed maxima)."""
+    return (
+        db.session.scalar(select(func.max(Transfer.id)).where(Transfer.ring_id.in_(ring_ids))),
+        db.session.scalar(select(func.max(TieAnswer.id)).join(Tie, Tie.id == TieAnswer.tie_id)
+                          .where(Tie.ring_id.in_(ring_ids))),
+        db.session.execute(select(func.max(Member.id), func.max(Member.status_changed_at), func.count())
+                           .where(Member.ring_id.in_(ring_ids))).one(),
+    )
+
+
+_CACHE: dict[tuple, object] = {}
+_CACHE_SIZE = 64
+
+
+def cached(kind: str, ring_ids: list[int], period: Period, compute):
+    """``compute()`` once per ring set, period, language and data version: a warm
+    dashboard costs the version check only. A small in-process cache, per worker."""
+    key = (kind, tuple(sorted(ring_ids)), period, str(get_locale()), data_version(ring_ids))
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = compute()
+    return _CACHE[key]

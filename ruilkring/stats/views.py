@@ -1,18 +1,29 @@
-"""The coordinator's dashboard of the ring's social effect, the network map, and the
-contact question members answer after a first trade."""
+"""The coordinator's dashboard of the ring's social effect, the network map, the
+contact question members answer after a first trade, and the yearly survey."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from ruilkring import clock
 from ruilkring.access import coordinator_required, ring_blueprint
+from ruilkring.database import run_ledger_transaction
+from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger.selectors import accounts_at_or_past_limit
 from ruilkring.listings.selectors import requests_without_response
 from ruilkring.municipality.views import render_dashboard
-from ruilkring.stats import charts, dashboard, metrics
+from ruilkring.stats import charts, dashboard, metrics, survey as surveys
+from ruilkring.stats.forms import (
+    BELONGING_LABELS,
+    HELP_LABELS as SURVEY_HELP_LABELS,
+    NEW_PEOPLE_LABELS,
+    SurveyAnswerForm,
+    SurveyOpenForm,
+)
 from ruilkring.stats.models import ContactAnswer, Tie
 from ruilkring.stats.network_map import network_map
 from ruilkring.stats.ties import tie_answer
@@ -59,10 +70,11 @@ def index():
     """Does the kring work? Headline figures, charts with tables, follow-up lists."""
     kind, period = dashboard.period_from_args(request.args)
     ring_ids = [g.ring.id]
-    tables = dashboard.tables(ring_ids, period)
+    tables = dashboard.cached("tables", ring_ids, period, lambda: dashboard.tables(ring_ids, period))
     context = dict(
         kind=kind, period=period, last_day=period.end - timedelta(days=1),
-        headlines=dashboard.headlines(ring_ids, period), tables=tables, charts=_charts(tables),
+        headlines=dashboard.cached("headlines", ring_ids, period, lambda: dashboard.headlines(ring_ids, period)),
+        tables=tables, charts=dashboard.cached("charts", ring_ids, period, lambda: _charts(tables)),
         help_labels=HELP_LABELS,
     )
     if htmx_targets("dashboard-panels"):
@@ -85,7 +97,7 @@ def _today():
 def table_csv(name: str):
     """One of the dashboard's tables as CSV."""
     _kind, period = dashboard.period_from_args(request.args)
-    tables = dashboard.tables([g.ring.id], period)
+    tables = dashboard.cached("tables", [g.ring.id], period, lambda: dashboard.tables([g.ring.id], period))
     if name not in tables:
         abort(404)
     filename = f"{name}-{g.ring.slug}-{period.start.isoformat()}.csv"
@@ -96,11 +108,17 @@ def table_csv(name: str):
 @bp.route("/beheer/netwerk")
 @coordinator_required
 def network():
-    """Who traded with whom: to watch the network grow (``tot`` = up to a date)."""
+    """Who traded with whom: to watch the network grow (``tot`` = up to and including a
+    day; otherwise up to the end of the dashboard's period)."""
     _kind, period = dashboard.period_from_args(request.args)
-    nodes, edges, legend = network_map(ring_id=g.ring.id, until=period.end)
+    until = period.end
+    try:
+        until = date.fromisoformat(request.args.get("tot", "")) + timedelta(days=1)
+    except ValueError:
+        pass
+    nodes, edges, legend = network_map(ring_id=g.ring.id, until=until)
     return render_template("stats/network.html", nodes=nodes, edges=edges, legend=legend, period=period,
-                           last_day=period.end - timedelta(days=1))
+                           last_day=until - timedelta(days=1))
 
 
 @bp.post("/contact/<int:tie_id>")
@@ -127,3 +145,58 @@ def contact_answer(tie_id: int):
 def municipality_preview():
     """Exactly what the ring's gemeente sees."""
     return render_dashboard(g.ring.municipality, preview=True)
+
+
+SURVEY_DAYS_OPEN = 28
+
+
+@bp.route("/beheer/enquete", methods=["GET", "POST"])
+@coordinator_required
+def survey_admin():
+    """Open the yearly survey for a period, and see the results of earlier ones (counted
+    only, and only once five or more members answered)."""
+    today = _today()
+    form = SurveyOpenForm(opens_on=today, closes_on=today + timedelta(days=SURVEY_DAYS_OPEN))
+    if form.validate_on_submit():
+        try:
+            surveys.survey_open(ring=g.ring, opens_on=form.opens_on.data, closes_on=form.closes_on.data,
+                                opened_by=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            error.apply_to(form)
+        else:
+            db.session.commit()
+            flash(_l("De enquête staat open. Leden zien een uitnodiging op hun startpagina."), "success")
+            return redirect(url_for("stats.survey_admin"))
+    rows = [{"survey": survey, "open": surveys.survey_is_open(survey, today), "upcoming": survey.opens_on > today,
+             "responses": surveys.survey_response_count(survey=survey),
+             "results": surveys.survey_results(survey=survey)}
+            for survey in surveys.surveys_of(ring=g.ring)]
+    for row in rows:
+        if row["results"] is not None:
+            row["mean"] = format_decimal(row["results"].belonging_mean, "0.0")
+    return render_template("stats/survey_admin.html", form=form, rows=rows, minimum=surveys.MIN_RESPONSES,
+                           belonging_labels=BELONGING_LABELS, new_people_labels=NEW_PEOPLE_LABELS,
+                           help_labels=SURVEY_HELP_LABELS)
+
+
+@bp.route("/enquete", methods=["GET", "POST"])
+def survey():
+    """Three short questions for members, once a year, answered anonymously."""
+    member = g.member
+    if member is None or not member.has_access:
+        abort(404)
+    survey = surveys.survey_current(ring=g.ring)
+    answered = survey is not None and surveys.survey_has_answered(survey=survey, member=member)
+    form = SurveyAnswerForm()
+    if survey is not None and not answered and form.validate_on_submit():
+        try:
+            run_ledger_transaction(lambda: surveys.survey_answer(
+                survey=survey, member=member, belonging=form.belonging.data, new_people=form.new_people.data,
+                help_available=form.help_available.data))
+        except DomainError as error:
+            error.apply_to(form)
+        else:
+            flash(_l("Dank u wel voor het invullen van de enquête."), "success")
+            return redirect(url_for("members.home"))
+    return render_template("stats/survey.html", form=form, survey=survey, answered=answered)
