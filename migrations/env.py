@@ -72,8 +72,11 @@ def render_item(type_, obj, autogen_context):
 
 
 def include_name(name, type_, parent_names):
-    """Leave out SQLite's full-text tables (made by a migration, not by the models)."""
-    return not (type_ == "table" and name.startswith("listings_search"))
+    """Leave out the full-text search structures that migrations make and the models do
+    not map: SQLite's FTS5 tables and PostgreSQL's stored search vector."""
+    if type_ == "table" and name.startswith("listings_search"):
+        return False
+    return not (type_ == "column" and name == "search_vector")
 
 
 def run_migrations_online():

@@ -31,6 +31,7 @@ DEFAULTS = {
     "INVITE_MAX_AGE": 14 * 24 * 60 * 60,
     "MIN_PASSWORD_LENGTH": 10,
     "BABEL_DEFAULT_LOCALE": "nl",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",  # times are stored in UTC, shown in Dutch time
     "LANGUAGES": ("nl", "en"),
     # Where the site lives, for links in mails sent by CLI commands and cron jobs.
     "BASE_URL": "http://127.0.0.1:5000",

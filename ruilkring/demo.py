@@ -5,7 +5,6 @@ The same seed always gives the same data. Every person gets the same password ha
 """
 
 import random
-from contextlib import contextmanager
 from datetime import timedelta
 
 from faker import Faker
@@ -246,18 +245,6 @@ def _demo_ledger_moments(ring: Ring, rng: random.Random, admin: User) -> None:
                               reason="Lid meldde een dubbele betaling.", idempotency_key="demo-reverse-1")
 
 
-@contextmanager
-def _clock_at(moment):
-    """Let services stamp rows at ``moment`` (a conversation spread over days), then
-    give the clock back as it was."""
-    previous = clock._frozen
-    clock.freeze(moment)
-    try:
-        yield
-    finally:
-        clock.freeze(previous)
-
-
 def _demo_conversations(ring: Ring, now) -> None:
     """A few conversations about listings and between members, through the messages
     services, so the inbox and the unread counter have something to show. The demo
@@ -285,7 +272,7 @@ def _demo_conversations(ring: Ring, now) -> None:
             .order_by(Listing.id).limit(1))
 
     def at(days_ago, hours=0):
-        return _clock_at(now - timedelta(days=days_ago, hours=hours))
+        return clock.frozen_at(now - timedelta(days=days_ago, hours=hours))
 
     offer = listing_of(ListingKind.OFFER)
     with at(3):

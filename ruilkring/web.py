@@ -44,6 +44,8 @@ def _layout_context() -> dict:
 
     if not (current_user and current_user.is_authenticated):  # no user outside requests (mail)
         return {}
+    if htmx and htmx.target:  # a fragment: the layout is not drawn
+        return {}
     memberships = db.session.scalars(
         select(Member).where(Member.user_id == current_user.id, Member.status.in_(ACCESS_STATUSES))
     ).all()

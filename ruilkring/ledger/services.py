@@ -259,7 +259,7 @@ def transfer_create(
         on_behalf_of_id=on_behalf_of.id if on_behalf_of else None,
         limit_override=override_limits,
         listing_id=listing.id if listing is not None else None,
-        occurred_on=occurred_on or clock.now().date(),
+        occurred_on=occurred_on or clock.today(),
     )
     db.session.add(transfer)
     db.session.flush()

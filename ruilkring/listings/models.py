@@ -58,7 +58,8 @@ class Listing(db.Model):
 
     __tablename__ = "listings"
     __table_args__ = (
-        Index("ix_listings_ring_status_valid", "ring_id", "status", "valid_until"),
+        # Covers the visibility filter of every search (the owner's status is joined).
+        Index("ix_listings_ring_status_valid", "ring_id", "status", "valid_until", "owner_id"),
         Index("ix_listings_owner", "owner_id"),
     )
 

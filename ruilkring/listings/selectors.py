@@ -27,15 +27,13 @@ def _text_match(terms: list[str], *, ring: Ring):
     description, ignoring case and accents, with the database's own full-text index."""
     if db.engine.dialect.name == "postgresql":
         query = " & ".join(f"{term}:*" for term in terms)
-        # The matches come from the GIN index once, in a materialized CTE. Written inline,
-        # the planner may instead walk ix_listings_created_at for the newest rows and
-        # compute to_tsvector for every row it passes: a second and more when a filter
-        # leaves few matches (see docs/BENCHMARKS.md).
+        # The matches come from the GIN index on the stored search_vector column (see the
+        # listing search migration) once, in a materialized CTE, so the planner cannot
+        # choose to walk the newest listings and test each one (see docs/BENCHMARKS.md).
         hits = (
             select(Listing.id)
             .where(Listing.ring_id == ring.id, text(
-                "to_tsvector('dutch', ruilkring_unaccent(listings.title || ' ' || listings.description))"
-                " @@ to_tsquery('dutch', ruilkring_unaccent(:tsquery))"
+                "listings.search_vector @@ to_tsquery('dutch', ruilkring_unaccent(:tsquery))"
             ).bindparams(tsquery=query))
             .cte("listing_hits")
             .prefix_with("MATERIALIZED")

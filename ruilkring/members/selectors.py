@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import aliased, joinedload
 
 from ruilkring.auth.models import User
 from ruilkring.extensions import db
@@ -30,10 +30,12 @@ def member_admin_list(
 ) -> list[AdminRow]:
     """The coordinator's member list with balance, limits in force and last trade, pending
     sign-ups first, then by name. One query, whatever the number of members."""
-    last_trade = (
+    reversal = aliased(Transfer)
+    last_trade = (  # the last trade that stands: a reversed one does not count
         select(func.max(Transfer.occurred_on))
         .where(Transfer.kind == TransferKind.TRADE,
-               or_(Transfer.payer_account_id == Account.id, Transfer.payee_account_id == Account.id))
+               or_(Transfer.payer_account_id == Account.id, Transfer.payee_account_id == Account.id),
+               ~exists().where(reversal.reverses_id == Transfer.id))
         .correlate(Account).scalar_subquery()
     )
     min_in_force = func.coalesce(Account.min_balance, ring.default_min_balance)

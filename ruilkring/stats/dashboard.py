@@ -2,22 +2,34 @@
 
 import csv
 import io
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import format_date, get_locale, gettext
 from sqlalchemy import func, select
 
+from ruilkring import clock
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Transfer
+from ruilkring.listings.models import Category
 from ruilkring.members.models import Member
-from ruilkring.stats.models import Tie, TieAnswer
-
-from ruilkring import clock
 from ruilkring.stats import metrics
 from ruilkring.stats.metrics import Period
+from ruilkring.stats.models import Tie, TieAnswer
 
 HELP_KINDS = ("practical", "social_emotional", "informative", "unknown")
+
+
+class Share(float):
+    """A fraction from 0 to 1 that the page shows as a percentage (an hour count or a
+    ratio is a float too, so the template cannot tell from the value)."""
+
+    is_share = True
+
+
+def _share(value: float | None) -> Share | None:
+    return None if value is None else Share(value)
 
 
 def period_from_args(args) -> tuple[str, Period]:
@@ -122,20 +134,21 @@ def tables(ring_ids: list[int], period: Period) -> dict[str, dict]:
         "bridging": {"title": gettext("Verbindingen over grenzen, tegenover willekeurig mengen"),
                      "columns": [gettext("Grens"), gettext("Nieuwe verbindingen"), gettext("Over de grens"),
                                  gettext("Aandeel"), gettext("Verwacht bij willekeurig mengen"), gettext("Verhouding")],
-                     "rows": [[gettext("Wijken"), wijk.ties, wijk.across, wijk.share, wijk.expected_share, wijk.ratio],
-                              [gettext("Leeftijdsgroepen"), age.ties, age.across, age.share, age.expected_share,
-                               age.ratio]]},
+                     "rows": [[gettext("Wijken"), wijk.ties, wijk.across, _share(wijk.share),
+                               _share(wijk.expected_share), wijk.ratio],
+                              [gettext("Leeftijdsgroepen"), age.ties, age.across, _share(age.share),
+                               _share(age.expected_share), age.ratio]]},
         "retention": {"title": gettext("Blijven ruilen, per maand van aanmelding"),
                       "columns": [gettext("Aangemeld"), gettext("Leden")] + [
                           gettext("maand %(n)d", n=k) for k in range(7)],
-                      "rows": [[month_label(c.month), c.size] + c.retained for c in cohorts],
+                      "rows": [[month_label(c.month), c.size] + [_share(r) for r in c.retained] for c in cohorts],
                       "note": gettext("Mediaan aantal dagen van aanmelding tot eerste ruil: %(days)s",
                                       days="–" if median_days is None else f"{median_days:g}")},
         "structure": {"title": gettext("Wederkerigheid en samenhang"),
                       "columns": [gettext("Maat"), gettext("Waarde")],
-                      "rows": [[gettext("Actieve leden die gaven én kregen"), act.reciprocity],
-                               [gettext("Paren met twee of meer ruilen"), network.repeat_share],
-                               [gettext("Ruilende leden in de grootste groep"), network.largest_group_share],
+                      "rows": [[gettext("Actieve leden die gaven én kregen"), _share(act.reciprocity)],
+                               [gettext("Paren met twee of meer ruilen"), _share(network.repeat_share)],
+                               [gettext("Ruilende leden in de grootste groep"), _share(network.largest_group_share)],
                                [gettext("Mediaan aantal ruilpartners"), network.partners_median]]},
         "help": {"title": gettext("Ruilen per soort hulp"),
                  "columns": [gettext("Soort hulp"), gettext("Ruilen"), gettext("Uren")],
@@ -161,26 +174,34 @@ def table_csv(table: dict) -> str:
 
 def data_version(ring_ids: list[int]) -> tuple:
     """Changes whenever anything the figures depend on changes: a transfer, a contact
-    answer, a member joining or changing status. Cheap (indexed maxima)."""
+    answer, a member joining or changing status, a category added or marked as care
+    (which the gemeente's figures merge). Cheap (indexed maxima). Edits that leave no
+    trace here (a member moving to another wijk, a category renamed) show once the entry
+    is older than ``CACHE_SECONDS``."""
     return (
         db.session.scalar(select(func.max(Transfer.id)).where(Transfer.ring_id.in_(ring_ids))),
         db.session.scalar(select(func.max(TieAnswer.id)).join(Tie, Tie.id == TieAnswer.tie_id)
                           .where(Tie.ring_id.in_(ring_ids))),
-        db.session.execute(select(func.max(Member.id), func.max(Member.status_changed_at), func.count())
-                           .where(Member.ring_id.in_(ring_ids))).one(),
+        tuple(db.session.execute(select(func.max(Member.id), func.max(Member.status_changed_at), func.count())
+                                 .where(Member.ring_id.in_(ring_ids))).one()),
+        tuple(db.session.execute(select(func.max(Category.id), func.count().filter(Category.care))
+                                 .where(Category.ring_id.in_(ring_ids))).one()),
     )
 
 
-_CACHE: dict[tuple, object] = {}
+_CACHE: dict[tuple, tuple[float, object]] = {}
 _CACHE_SIZE = 64
+CACHE_SECONDS = 600
 
 
 def cached(kind: str, ring_ids: list[int], period: Period, compute):
-    """``compute()`` once per ring set, period, language and data version: a warm
-    dashboard costs the version check only. A small in-process cache, per worker."""
-    key = (kind, tuple(sorted(ring_ids)), period, str(get_locale()), data_version(ring_ids))
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_SIZE:
+    """``compute()`` once per ring set, period, language, day and data version, for at
+    most ``CACHE_SECONDS``: a warm dashboard costs the version check only. A small
+    in-process cache, per worker."""
+    key = (kind, tuple(sorted(ring_ids)), period, str(get_locale()), clock.now().date(), data_version(ring_ids))
+    entry = _CACHE.get(key)
+    if entry is None or time.monotonic() - entry[0] > CACHE_SECONDS:
+        if entry is None and len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = compute()
-    return _CACHE[key]
+        entry = _CACHE[key] = (time.monotonic(), compute())
+    return entry[1]

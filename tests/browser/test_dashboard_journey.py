@@ -96,7 +96,7 @@ def test_gemeente_viewer_opens_the_dashboard_and_downloads_the_csv_report(page: 
     core = page.locator("section").filter(has=page.get_by_role("heading", name="Kerncijfers"))
     expect(core.get_by_role("row").filter(has_text="Hele gemeente")).to_contain_text("<5")
 
-    page.get_by_label("Kwartaal").select_option(label="2025 K4")
+    page.get_by_label("Kwartaal", exact=True).select_option(label="2025 K4")
     page.get_by_role("button", name="Toon").click()
     expect(page.locator(".period-title")).to_have_text("Kwartaal: 2025 K4")
 

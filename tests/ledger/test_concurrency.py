@@ -17,6 +17,7 @@ import multiprocessing
 import queue
 import random
 import sqlite3
+import sys
 import threading
 import time
 import traceback
@@ -56,10 +57,11 @@ DEADLINE = 900  # seconds for one harness run: only a guard against a hang (a bu
 
 
 def _context():
-    """Forkserver: each worker starts from a clean interpreter that already imported the app
-    (fast, and no connection or lock inherited from the test process)."""
+    """Forkserver: each worker starts from a clean interpreter that already imported the app,
+    every module of it that the test process has loaded (so fast), and that inherits no
+    connection or lock from the test process."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
+    context.set_forkserver_preload([__name__, *sorted(name for name in sys.modules if name.startswith("ruilkring."))])
     return context
 
 

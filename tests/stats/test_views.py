@@ -18,6 +18,7 @@ from ruilkring import clock
 from ruilkring.database import run_ledger_transaction
 from ruilkring.extensions import db
 from ruilkring.ledger import services as ledger
+from ruilkring.listings.services import categories_create_defaults
 from ruilkring.stats import dashboard
 from ruilkring.stats.models import ContactAnswer, Tie, TieAnswer
 from ruilkring.stats.ties import tie_answer
@@ -92,6 +93,12 @@ def test_dashboard_shows_the_quarter_with_follow_up_lists(app, kring, coordinato
     # Only Fien, who joined more than 90 days ago, never traded.
     never = html.split("Nog nooit geruild")[1].split("</section>")[0]
     assert NAMES["F"] in never and NAMES["A"] not in never
+    # Shares as percentages, even 100 %; a ratio and a median as numbers.
+    structure = html.split('id="chart-structure"')[1].split("</figure>")[0]
+    assert '<th scope="row">Actieve leden die gaven én kregen</th><td class="num">100%</td>' in structure
+    assert '<th scope="row">Mediaan aantal ruilpartners</th><td class="num">2</td>' in structure
+    bridging = html.split('id="chart-bridging"')[1].split("</figure>")[0]
+    assert '<td class="num">40%</td><td class="num">48%</td><td class="num">0.8</td>' in bridging
     # Every chart has its table and a CSV link for the same period.
     for name in TABLES:
         assert f'id="chart-{name}"' in html
@@ -299,5 +306,29 @@ def test_a_new_transfer_refreshes_the_cached_figures(app, kring, coordinator):
     html = client.get(url).get_data(as_text=True)
     assert headline(html, "Ruilen") == "8" and headline(html, "Nieuwe verbindingen") == "6"
     assert headline(html, "Actieve leden") == "6"
+    # Three quarters of an hour in May: hours, not a percentage.
+    assert '<th scope="row">mei 2026</th><td class="num">1</td><td class="num">0.8</td>' in html
     csv_text = client.get(f"{url}/trades.csv").get_data(as_text=True)
     assert "mei 2026;1;0.800" in csv_text
+
+
+def test_marking_a_category_as_care_refreshes_the_cached_figures(app, kring):
+    """The gemeente's figures merge care categories: a category newly marked as care
+    must not stay unmerged in the cache."""
+    ring, _ = kring
+    category = categories_create_defaults(ring=ring)[0]
+    before = dashboard.data_version([ring.id])
+    category.care = True
+    db.session.flush()
+    assert dashboard.data_version([ring.id]) != before
+
+
+def test_cached_figures_expire(app, kring, monkeypatch):
+    ring, _ = kring
+    computed = []
+    period = dashboard.Period.month(2026, 4)
+    assert dashboard.cached("test", [ring.id], period, lambda: computed.append(1) or len(computed)) == 1
+    assert dashboard.cached("test", [ring.id], period, lambda: computed.append(1) or len(computed)) == 1
+    later = dashboard.time.monotonic() + dashboard.CACHE_SECONDS + 1
+    monkeypatch.setattr(dashboard.time, "monotonic", lambda: later)
+    assert dashboard.cached("test", [ring.id], period, lambda: computed.append(1) or len(computed)) == 2
