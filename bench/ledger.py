@@ -21,8 +21,9 @@ The PostgreSQL database it is given is wiped (its public schema is dropped): nev
 it at data you want to keep. ``--sqlite-path`` must not exist yet (default: a temporary
 file). The machine may be shared: besides wall-clock figures the script prints CPU time
 per transfer (the processes' own, plus PostgreSQL's server processes when the server is
-local), which a busy machine disturbs much less. ``--profile`` adds a cProfile of one
-process booking through the service layer.
+local), which a busy machine disturbs much less. ``--profile N`` adds a cProfile of one
+process booking N transfers through the service layer. A run takes about 4 minutes on 2
+cores; results and what they mean are in docs/BENCHMARKS.md.
 """
 
 import argparse
@@ -436,7 +437,7 @@ def report(result: dict, entries: int) -> bool:
         print(f"   statement {label:<17} median {timing['median']:6.2f} ms  p95 {timing['p95']:6.2f} ms  "
               f"min {timing['min']:6.2f} ms  CPU median {timing['cpu_median']:6.2f} ms  "
               f"({timing['statements']} statement{'s' if timing['statements'] != 1 else ''}, "
-              f"{timing['db_median']:.2f} ms in execute)"
+              f"{timing['db_median']:.2f} ms in cursor.execute)"
               + (f"  [target < {TARGET_STATEMENT_MS:.0f} ms: {verdict}]" if verdict else ""))
     ok &= result["first"]["median"] < TARGET_STATEMENT_MS and not result["problems"]
     if result["profile"]:

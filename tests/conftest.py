@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from ruilkring import clock, create_app
 from ruilkring.extensions import db, limiter
+from ruilkring.members.models import MemberRole
 from ruilkring.notifications.outbox import outbox_messages
 from tests import factories
 
@@ -124,6 +125,19 @@ def login(client):
 
 
 @pytest.fixture
+def login_as(client, login):
+    """``login_as(user)`` commits what the test set up, signs out whoever is signed in and
+    signs in as ``user``."""
+
+    def switch(user):
+        db.session.commit()
+        client.post("/uitloggen")
+        return login(user)
+
+    return switch
+
+
+@pytest.fixture
 def ring(app):
     return factories.RingFactory()
 
@@ -141,3 +155,34 @@ def coordinator(ring):
 @pytest.fixture
 def admin(app):
     return factories.UserFactory(is_admin=True)
+
+
+# Named people of ``ring``, so pages can be searched for their names.
+
+
+@pytest.fixture
+def anna(ring):
+    return factories.MemberFactory(ring=ring, user__name="Anna de Vries")
+
+
+@pytest.fixture
+def bert(ring):
+    return factories.MemberFactory(ring=ring, user__name="Bert Jansen")
+
+
+@pytest.fixture
+def carla(ring):
+    return factories.MemberFactory(ring=ring, user__name="Carla Smit")
+
+
+@pytest.fixture
+def coby(ring):
+    """A coordinator of the ring."""
+    return factories.MemberFactory(ring=ring, role=MemberRole.COORDINATOR, user__name="Coby Kramer")
+
+
+@pytest.fixture
+def stranger(app):
+    """A member of another ring. Her name starts like Anna's, so a search for "Ann" that
+    reaches across rings would find her."""
+    return factories.MemberFactory(user__name="Anneke Buiten")

@@ -20,37 +20,21 @@ from sqlalchemy import func, select
 
 from ruilkring import clock
 from ruilkring.audit.models import AuditEvent
-from ruilkring.database import run_ledger_transaction
 from ruilkring.disputes import services as dispute_services
 from ruilkring.extensions import db
-from ruilkring.ledger import services as ledger
 from ruilkring.ledger.models import Transfer
 from ruilkring.listings import services as listing_services
 from ruilkring.listings.models import HelpKind, ListingKind, ListingPlace
 from ruilkring.members.models import MemberRole, MemberStatus
 from tests import factories
+from tests.helpers import htmx_target, pay, text, url
 
 BEFORE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the approval
 NOW = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)  # everything else
-FRAGMENT = {"HX-Request": "true", "HX-Target": "audit-table"}
+FRAGMENT = htmx_target("audit-table")
 
 
-# People
-
-
-@pytest.fixture
-def anna(ring):
-    return factories.MemberFactory(ring=ring, user__name="Anna de Vries")
-
-
-@pytest.fixture
-def bert(ring):
-    return factories.MemberFactory(ring=ring, user__name="Bert Jansen")
-
-
-@pytest.fixture
-def carla(ring):
-    return factories.MemberFactory(ring=ring, user__name="Carla Smit")
+# People: anna, bert, carla and the coordinator coby come from tests/conftest.py.
 
 
 @pytest.fixture
@@ -58,30 +42,7 @@ def piet(ring):
     return factories.MemberFactory(ring=ring, user__name="Piet Nieuw", status=MemberStatus.PENDING)
 
 
-@pytest.fixture
-def coby(ring):
-    return factories.MemberFactory(ring=ring, role=MemberRole.COORDINATOR, user__name="Coby Kramer")
-
-
-@pytest.fixture
-def login_as(client, login):
-    def switch(user):
-        db.session.commit()
-        client.post("/uitloggen")
-        return login(user)
-
-    return switch
-
-
 # Helpers
-
-
-def url(ring, path: str) -> str:
-    return f"/kring/{ring.slug}{path}"
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def cells(row_html: str) -> list[str]:
@@ -117,11 +78,6 @@ def values(old, new) -> str:
 def ok(response):
     assert response.status_code == 302, text(response)
     return response
-
-
-def pay(payer, payee, amount, description) -> Transfer:
-    return run_ledger_transaction(lambda: ledger.payment_create(
-        payer=payer, payee=payee, amount=amount, description=description, idempotency_key=uuid.uuid4().hex))
 
 
 @pytest.fixture

@@ -9,24 +9,15 @@ from werkzeug.security import check_password_hash
 from ruilkring import clock
 from ruilkring.extensions import db
 from tests import factories
+from tests.helpers import field_error, mail_link, text
 
 WRONG_CREDENTIALS = "Dit e-mailadres en wachtwoord horen niet bij elkaar."
 NEW_PASSWORD = "een gloednieuw wachtwoord"
 
 
-def page(response) -> str:
-    return response.get_data(as_text=True)
-
-
 def without_csrf(html: str) -> str:
     """The page without its CSRF tokens, which carry a timestamp."""
     return re.sub(r'name="csrf_token" value="[^"]*"', "", html)
-
-
-def field_error(response, field_id: str) -> str | None:
-    """The error text the form shows next to the field ``field_id``, or None."""
-    match = re.search(rf'<p class="error" id="{field_id}-error">(.*?)</p>', page(response), re.S)
-    return match.group(1).strip() if match else None
 
 
 def post_login(client, email, password, remote_addr="127.0.0.1", **extra):
@@ -41,7 +32,7 @@ def signed_in_as(client) -> str | None:
     response = client.get("/account")
     if response.status_code != 200:
         return None
-    return re.search(r"Uw e-mailadres: (\S+)</p>", page(response)).group(1)
+    return re.search(r"Uw e-mailadres: (\S+)</p>", text(response)).group(1)
 
 
 def set_cookie_headers(response) -> str:
@@ -50,8 +41,7 @@ def set_cookie_headers(response) -> str:
 
 def reset_link(outbox) -> str:
     """The password link in the newest mail, as a path."""
-    body = outbox()[0].get_content()
-    return re.search(r"https?://[^/\s]+(/wachtwoord-instellen/\S+)", body).group(1)
+    return mail_link(outbox()[0], "/wachtwoord-instellen/")
 
 
 # Logging in and out
@@ -59,7 +49,7 @@ def reset_link(outbox) -> str:
 def test_login_page_renders(client):
     response = client.get("/inloggen")
     assert response.status_code == 200
-    assert 'name="remember"' in page(response)
+    assert 'name="remember"' in text(response)
 
 
 def test_login_with_right_password_signs_in_and_goes_home(client):
@@ -77,7 +67,7 @@ def test_login_with_wrong_password_shows_message(client):
     db.session.commit()
     response = post_login(client, user.email, "verkeerd wachtwoord")
     assert response.status_code == 200
-    assert WRONG_CREDENTIALS in page(response)
+    assert WRONG_CREDENTIALS in text(response)
     assert signed_in_as(client) is None
 
 
@@ -87,10 +77,10 @@ def test_unknown_email_gives_the_same_message_as_a_wrong_password(client):
     wrong_password = post_login(client, user.email, "verkeerd wachtwoord")
     unknown = post_login(client, "niemand@example.org", "verkeerd wachtwoord")
     assert unknown.status_code == wrong_password.status_code == 200
-    assert WRONG_CREDENTIALS in page(unknown)
+    assert WRONG_CREDENTIALS in text(unknown)
     # the page differs only in the e-mail address typed back into the field
-    assert without_csrf(page(unknown)).replace("niemand@example.org", user.email) == without_csrf(
-        page(wrong_password))
+    assert without_csrf(text(unknown)).replace("niemand@example.org", user.email) == without_csrf(
+        text(wrong_password))
 
 
 def test_login_form_requires_both_fields(client):
@@ -109,7 +99,7 @@ def test_erased_user_cannot_log_in(client, ring, coordinator):
     db.session.commit()
     response = post_login(client, email, factories.PASSWORD)
     assert response.status_code == 200
-    assert WRONG_CREDENTIALS in page(response)
+    assert WRONG_CREDENTIALS in text(response)
     assert signed_in_as(client) is None
 
 
@@ -162,7 +152,7 @@ def test_logout_by_post_signs_out(client, login):
     response = client.post("/uitloggen")
     assert response.status_code == 302
     assert signed_in_as(client) is None
-    assert "U bent uitgelogd." in page(client.get("/"))
+    assert "U bent uitgelogd." in text(client.get("/"))
 
 
 def test_logout_by_get_is_not_allowed(client, login):
@@ -241,7 +231,7 @@ def test_too_many_attempts_page_is_friendly_and_dutch(client):
         post_login(client, "iemand@example.org", "fout")
     response = post_login(client, "iemand@example.org", "fout")
     assert response.status_code == 429
-    html = page(response)
+    html = text(response)
     assert '<html lang="nl">' in html
     assert "Even geduld" in html
     assert "Te veel pogingen achter elkaar. Wacht een kwartier" in html
@@ -267,11 +257,11 @@ def test_password_reset_by_mailed_link(client, outbox):
 
     form = client.get(link)
     assert form.status_code == 200
-    assert "wim@example.org" in page(form)
+    assert "wim@example.org" in text(form)
     response = client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 302
     assert response.headers["Location"] == "/inloggen"
-    assert "Uw wachtwoord is ingesteld" in page(client.get("/inloggen"))
+    assert "Uw wachtwoord is ingesteld" in text(client.get("/inloggen"))
 
     assert post_login(client, user.email, factories.PASSWORD).status_code == 200
     assert post_login(client, user.email, NEW_PASSWORD).status_code == 302
@@ -285,7 +275,7 @@ def test_reset_link_works_once(client, outbox):
     client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     again = client.get(link)
     assert again.status_code == 400
-    assert "Deze link is al gebruikt. Vraag een nieuwe aan." in page(again)
+    assert "Deze link is al gebruikt. Vraag een nieuwe aan." in text(again)
     posted = client.post(link, data={"password": "nog een ander wachtwoord", "confirm": "nog een ander wachtwoord"})
     assert posted.status_code == 400
 
@@ -300,8 +290,8 @@ def test_expired_reset_link_shows_a_clear_message(app, client, outbox):
     clock.freeze(start + timedelta(seconds=app.config["PASSWORD_RESET_MAX_AGE"] + 60))
     response = client.get(link)
     assert response.status_code == 400
-    assert "Deze link is verlopen. Vraag een nieuwe aan." in page(response)
-    assert "/wachtwoord-vergeten" in page(response)
+    assert "Deze link is verlopen. Vraag een nieuwe aan." in text(response)
+    assert "/wachtwoord-vergeten" in text(response)
     response = client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert response.status_code == 400
     assert check_password_hash(user.password_hash, factories.PASSWORD)
@@ -310,7 +300,7 @@ def test_expired_reset_link_shows_a_clear_message(app, client, outbox):
 def test_garbage_reset_link_is_refused(client):
     response = client.get("/wachtwoord-instellen/reset/dit-is-geen-token")
     assert response.status_code == 400
-    assert "Deze link is ongeldig. Vraag een nieuwe aan." in page(response)
+    assert "Deze link is ongeldig. Vraag een nieuwe aan." in text(response)
 
 
 def test_reset_link_with_unknown_purpose_is_not_found(client):
@@ -339,8 +329,8 @@ def test_unknown_address_gets_the_same_answer_and_no_mail(client, outbox):
     known = client.post("/wachtwoord-vergeten", data={"email": "wim@example.org"}, follow_redirects=True)
     assert len(outbox()) == 1
     assert unknown.status_code == known.status_code == 200
-    assert "Als dit adres bij ons bekend is" in page(unknown)
-    assert without_csrf(page(unknown)) == without_csrf(page(known))
+    assert "Als dit adres bij ons bekend is" in text(unknown)
+    assert without_csrf(text(unknown)) == without_csrf(text(known))
 
 
 def test_erased_user_gets_no_reset_mail(client, outbox, ring, coordinator):
@@ -376,7 +366,7 @@ def test_change_password(client, login):
     response = change_password(client, factories.PASSWORD, NEW_PASSWORD)
     assert response.status_code == 302
     assert response.headers["Location"] == "/account"
-    assert "Uw wachtwoord is gewijzigd." in page(client.get("/account"))
+    assert "Uw wachtwoord is gewijzigd." in text(client.get("/account"))
     assert check_password_hash(user.password_hash, NEW_PASSWORD)
 
 
@@ -424,7 +414,7 @@ def account_data(**overrides):
 def test_account_page_shows_the_users_details(client, login):
     user = factories.UserFactory(name="Wim de Vries")
     login(user)
-    html = page(client.get("/account"))
+    html = text(client.get("/account"))
     assert 'value="Wim de Vries"' in html
     assert user.email in html
 
@@ -435,7 +425,7 @@ def test_account_edit_saves(client, login):
     response = client.post("/account", data=account_data(name="  Wim  ", phone="06-1"))
     assert response.status_code == 302
     assert (user.name, user.phone, user.address) == ("Wim", "06-1", "Laan 3")
-    assert "Uw gegevens zijn opgeslagen." in page(client.get("/account"))
+    assert "Uw gegevens zijn opgeslagen." in text(client.get("/account"))
 
 
 def test_account_edit_requires_a_name(client, login):
@@ -459,14 +449,14 @@ def test_account_edit_refuses_an_unknown_language(client, login):
 def test_switching_the_account_to_english_changes_the_interface(client, login):
     user = factories.UserFactory()
     login(user)
-    assert '<html lang="nl">' in page(client.get("/account"))
+    assert '<html lang="nl">' in text(client.get("/account"))
     client.post("/account", data=account_data(locale="en"))
     assert user.locale == "en"
-    html = page(client.get("/account"))
+    html = text(client.get("/account"))
     assert '<html lang="en">' in html
     assert "My account" in html
     assert "Mijn account" not in html
     # the choice belongs to the account: it holds in a new session too
     client.post("/uitloggen")
     login(user)
-    assert '<html lang="en">' in page(client.get("/account"))
+    assert '<html lang="en">' in text(client.get("/account"))

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from ruilkring import clock
 from ruilkring.database import run_ledger_transaction
@@ -12,16 +11,16 @@ from ruilkring.disputes.models import DisputeOutcome, DisputeStatus, EventKind
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger import services as ledger
-from ruilkring.ledger.models import Account, TransferKind
+from ruilkring.ledger.models import TransferKind
 from ruilkring.ledger.verify import ledger_verify
 from tests import factories
+from tests.helpers import balance, pay
 
 
 @pytest.fixture
 def trade(ring):
     payer, payee = factories.MemberFactory(ring=ring), factories.MemberFactory(ring=ring)
-    transfer = run_ledger_transaction(lambda: ledger.payment_create(
-        payer=payer, payee=payee, amount=120, description="schilderwerk", idempotency_key="t"))
+    transfer = pay(payer, payee, 120, "schilderwerk", key="t")
     return transfer, payer, payee
 
 
@@ -32,10 +31,6 @@ def open_case(transfer, opener, **extra):
     dispute = services.dispute_open(**values)
     db.session.commit()
     return dispute
-
-
-def balance(member):
-    return db.session.scalar(select(Account.balance).where(Account.member_id == member.id))
 
 
 def test_a_party_opens_once_and_the_other_side_and_coordinators_are_told(trade, coordinator, outbox):

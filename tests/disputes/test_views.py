@@ -19,40 +19,20 @@ from ruilkring.database import run_ledger_transaction
 from ruilkring.disputes import services as dispute_services
 from ruilkring.disputes.models import Dispute, DisputeEvent, DisputeOutcome, DisputeStatus, EventKind
 from ruilkring.extensions import db
-from ruilkring.ledger import services as ledger
-from ruilkring.ledger.models import Account, Transfer, TransferKind
+from ruilkring.ledger.models import Transfer, TransferKind
 from ruilkring.ledger.verify import ledger_verify
 from ruilkring.members.models import MemberRole
 from ruilkring.notifications.models import Notification
 from ruilkring.rings.models import Ring
 from tests import factories
+from tests.helpers import balance, field_error, pay, reload, text, url
 
 NOTE = "Vermoedelijk een misverstand over de reistijd."
 OPEN_LINK = "Klopt dit niet? Geschil melden"
 
 
-# People: a ring with named members, so pages can be searched for their names.
-
-
-@pytest.fixture
-def anna(ring):
-    return factories.MemberFactory(ring=ring, user__name="Anna de Vries")
-
-
-@pytest.fixture
-def bert(ring):
-    return factories.MemberFactory(ring=ring, user__name="Bert Jansen")
-
-
-@pytest.fixture
-def carla(ring):
-    """A member of the ring who has nothing to do with the case."""
-    return factories.MemberFactory(ring=ring, user__name="Carla Smit")
-
-
-@pytest.fixture
-def coby(ring):
-    return factories.MemberFactory(ring=ring, role=MemberRole.COORDINATOR, user__name="Coby Kramer")
+# People: anna, bert, carla (who has nothing to do with the case), the coordinator coby
+# and the stranger come from tests/conftest.py; dirk is a second coordinator.
 
 
 @pytest.fixture
@@ -61,38 +41,12 @@ def dirk(ring):
 
 
 @pytest.fixture
-def stranger(app):
-    """A member of another ring."""
-    return factories.MemberFactory(user__name="Olga Elders")
-
-
-@pytest.fixture
 def trade(anna, bert):
     """Anna paid Bert two hours for painting, committed so every request sees it."""
     return pay(anna, bert, 120, "schilderwerk")
 
 
-@pytest.fixture
-def login_as(client, login):
-    """Sign out whoever is signed in, then sign in as ``user``."""
-
-    def switch(user):
-        client.post("/uitloggen")
-        return login(user)
-
-    return switch
-
-
 # Helpers
-
-
-def pay(payer, payee, amount, description) -> Transfer:
-    return run_ledger_transaction(lambda: ledger.payment_create(
-        payer=payer, payee=payee, amount=amount, description=description, idempotency_key=uuid.uuid4().hex))
-
-
-def url(ring, path: str) -> str:
-    return f"/kring/{ring.slug}{path}"
 
 
 def ring_of(transfer) -> Ring:
@@ -101,15 +55,6 @@ def ring_of(transfer) -> Ring:
 
 def case_url(dispute) -> str:
     return url(ring_of(dispute.transfer), f"/geschillen/{dispute.id}")
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def field_error(response, field_id: str) -> str | None:
-    match = re.search(rf'<p class="error" id="{field_id}-error">(.*?)</p>', text(response), re.S)
-    return unescape(match.group(1).strip()) if match else None
 
 
 def alerts(response) -> list[str]:
@@ -146,16 +91,6 @@ def act(client, dispute, action, **data):
 def resolve(client, dispute, outcome, **data):
     return client.post(f"{case_url(dispute)}/afhandelen",
                        data={"outcome": outcome, "idempotency_key": uuid.uuid4().hex, **data})
-
-
-def balance(member) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(Account.balance).where(Account.member_id == member.id))
-
-
-def reload(dispute) -> Dispute:
-    db.session.expire_all()
-    return db.session.get(Dispute, dispute.id)
 
 
 def notifications_of(member) -> list[str]:

@@ -10,10 +10,11 @@ from ruilkring.database import run_ledger_transaction
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger import services
-from ruilkring.ledger.models import Account, Entry, PaymentRequestStatus, Transfer, TransferKind
+from ruilkring.ledger.models import Entry, PaymentRequestStatus, Transfer, TransferKind
 from ruilkring.ledger.verify import ledger_verify
 from ruilkring.members.models import MemberStatus
 from tests import factories
+from tests.helpers import balance
 
 
 @pytest.fixture
@@ -24,10 +25,6 @@ def pair(ring):
 def pay(payer, payee, amount, key="k1", description="tuin"):
     return run_ledger_transaction(lambda: services.payment_create(
         payer=payer, payee=payee, amount=amount, description=description, idempotency_key=key))
-
-
-def balance(member):
-    return db.session.scalar(select(Account.balance).where(Account.member_id == member.id))
 
 
 def test_payment_moves_balances_writes_two_entries_and_keeps_invariants(pair, outbox):

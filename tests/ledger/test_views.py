@@ -8,14 +8,12 @@ type them and come back as ``h:mm``; what is booked is checked in the database.
 import csv
 import io
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from ruilkring import clock
@@ -33,97 +31,27 @@ from ruilkring.ledger.models import (
 )
 from ruilkring.members.models import MemberRole, MemberStatus
 from tests import factories
+from tests.helpers import (
+    HTMX,
+    balance,
+    count,
+    field_error,
+    hidden_value,
+    pay,
+    redirect_path,
+    text,
+    url,
+)
 
-HTMX = {"HX-Request": "true"}
-
-
-# Fixtures: a ring with named people, so pages can be searched for their names.
-
-
-@pytest.fixture
-def anna(ring):
-    return factories.MemberFactory(ring=ring, user__name="Anna de Vries")
-
-
-@pytest.fixture
-def bert(ring):
-    return factories.MemberFactory(ring=ring, user__name="Bert Jansen")
-
-
-@pytest.fixture
-def carla(ring):
-    return factories.MemberFactory(ring=ring, user__name="Carla Smit")
-
-
-@pytest.fixture
-def coord(ring):
-    return factories.MemberFactory(ring=ring, role=MemberRole.COORDINATOR, user__name="Coby Kramer")
-
-
-@pytest.fixture
-def stranger(app):
-    """A member of another ring."""
-    return factories.MemberFactory(user__name="Anneke Buiten")
-
-
-@pytest.fixture
-def login_as(client, login):
-    """Sign out whoever is signed in, then sign in as ``user``."""
-
-    def switch(user):
-        client.post("/uitloggen")
-        return login(user)
-
-    return switch
+# People: anna, bert, carla, the coordinator coby and the stranger of another ring come
+# from tests/conftest.py, so pages can be searched for their names.
 
 
 # Helpers
 
 
-def url(ring, path: str) -> str:
-    return f"/kring/{ring.slug}{path}"
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def redirect_path(response) -> str:
-    assert response.status_code == 302, text(response)
-    return urlsplit(response.headers["Location"]).path
-
-
-def balance(member) -> int:
-    return db.session.scalar(select(Account.balance).where(Account.member_id == member.id))
-
-
-def count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def pay(payer, payee, amount: int, description: str = "klus", key: str | None = None) -> Transfer:
-    """Book a payment through the service (set-up, not the thing under test)."""
-    return run_ledger_transaction(lambda: services.payment_create(
-        payer=payer, payee=payee, amount=amount, description=description,
-        idempotency_key=key or uuid.uuid4().hex))
-
-
 def at(year: int, month: int, day: int) -> datetime:
     return datetime(year, month, day, 12, tzinfo=UTC)
-
-
-def field_error(html: str, field_id: str) -> str:
-    """The error text drawn next to a field by ``render_field`` ('' when there is none)."""
-    match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>', html, re.S)
-    return unescape(match[1]) if match else ""
-
-
-def hidden_value(html: str, name: str) -> str | None:
-    for form in parse_forms(html):
-        for field_name, value in form["fields"]:
-            if field_name == name:
-                return value
-    return None
 
 
 class _Parser(HTMLParser):
@@ -588,9 +516,9 @@ def test_statement_csv_has_a_header_and_one_line_per_entry(client, login, ring, 
     assert rows[1][2:7] == ["Carla Smit", "koffie", "15", "0:15", "-45"]
 
 
-def test_coordinator_opens_any_members_statement_and_csv(client, login, ring, anna, bert, coord, stranger):
+def test_coordinator_opens_any_members_statement_and_csv(client, login, ring, anna, bert, coby, stranger):
     pay(anna, bert, 60, "tuin")
-    login(coord.user)
+    login(coby.user)
     html = text(client.get(url(ring, f"/leden/{anna.id}/saldo")))
     assert "Saldo van Anna de Vries" in html
     assert [line[1:] for line in statement_lines(html)] == [["Bert Jansen", "tuin", "-1:00", "-1:00"]]
@@ -619,8 +547,8 @@ def book_data(payer, payee, note="Ruilbriefje van 12 maart", key="book-1"):
             "note": note, "idempotency_key": key}
 
 
-def test_coordinator_books_on_behalf_with_a_required_note(client, login, login_as, ring, anna, bert, coord):
-    login(coord.user)
+def test_coordinator_books_on_behalf_with_a_required_note(client, login, login_as, ring, anna, bert, coby):
+    login(coby.user)
     page = text(client.get(url(ring, "/beheer/boeken")))
     assert re.fullmatch(r"[0-9a-f]{32}", hidden_value(page, "idempotency_key"))
 
@@ -632,7 +560,7 @@ def test_coordinator_books_on_behalf_with_a_required_note(client, login, login_a
     response = client.post(url(ring, "/beheer/boeken"), data=book_data(anna, bert))
     assert redirect_path(response) == url(ring, "/beheer/boeken")
     transfer = db.session.scalar(select(Transfer))
-    assert (transfer.entered_by_id, transfer.on_behalf_of_id) == (coord.user_id, anna.id)
+    assert (transfer.entered_by_id, transfer.on_behalf_of_id) == (coby.user_id, anna.id)
     assert transfer.reason == "Ruilbriefje van 12 maart"
     assert (balance(anna), balance(bert)) == (-60, 60)
     assert "Geboekt: Anna de Vries betaalt 1:00 uur aan Bert Jansen." in text(client.get(response.headers["Location"]))
@@ -646,8 +574,8 @@ def test_coordinator_books_on_behalf_with_a_required_note(client, login, login_a
     assert "Ingevoerd door Coby Kramer" in text(client.get(url(ring, "/saldo")))
 
 
-def test_coordinator_cannot_book_for_a_member_of_another_ring(client, login, ring, anna, coord, stranger):
-    login(coord.user)
+def test_coordinator_cannot_book_for_a_member_of_another_ring(client, login, ring, anna, coby, stranger):
+    login(coby.user)
     response = client.post(url(ring, "/beheer/boeken"), data=book_data(anna, stranger))
     assert "Kies een lid van deze kring." in field_error(text(response), "payee")
     assert count(Transfer) == 0
@@ -666,11 +594,11 @@ def pot_balance(ring) -> int:
         Account.ring_id == ring.id, Account.kind == AccountKind.POT)) or 0
 
 
-def test_bulk_booking_preview_then_all_or_nothing(client, login, ring, anna, bert, carla, coord):
+def test_bulk_booking_preview_then_all_or_nothing(client, login, ring, anna, bert, carla, coby):
     ring.default_min_balance = -30
     db.session.commit()
     pay(carla, bert, 20, "boodschappen")  # Carla can pay only 0:10 more
-    login(coord.user)
+    login(coby.user)
     page = text(client.get(url(ring, "/beheer/groepsboeking")))
     assert "Voorbeeld bekijken" in page
 
@@ -705,9 +633,9 @@ def test_bulk_booking_preview_then_all_or_nothing(client, login, ring, anna, ber
 
 
 def test_limits_edit_needs_a_reason_keeps_history_and_lists_members_at_a_limit(
-        client, login, ring, anna, bert, coord):
+        client, login, ring, anna, bert, coby):
     pay(anna, bert, 120, "verhuizing")
-    login(coord.user)
+    login(coby.user)
     assert "Anna de Vries" not in text(client.get(url(ring, "/beheer/limieten")))
     edit_url = url(ring, f"/beheer/leden/{anna.id}/limieten")
     assert "Grenzen van Anna de Vries" in text(client.get(edit_url))
@@ -737,13 +665,13 @@ def test_limits_edit_needs_a_reason_keeps_history_and_lists_members_at_a_limit(
 # Coordinator: overview
 
 
-def test_overview_checks_the_books_and_totals_per_month(client, login, ring, anna, bert, carla, coord):
+def test_overview_checks_the_books_and_totals_per_month(client, login, ring, anna, bert, carla, coby):
     clock.freeze(at(2026, 1, 15))
     pay(anna, bert, 60, "tuin")
     pay(bert, carla, 30, "boodschappen")
     clock.freeze(at(2026, 2, 3))
     pay(carla, anna, 45, "koffie")
-    login(coord.user)
+    login(coby.user)
     html = text(client.get(url(ring, "/beheer/transacties")))
     assert "De boeken kloppen." in html
     months = [row for row in table_rows(html) if re.fullmatch(r"\d{4}-\d{2}", row[0])]
@@ -752,13 +680,13 @@ def test_overview_checks_the_books_and_totals_per_month(client, login, ring, ann
     assert descriptions == ["koffie", "boodschappen", "tuin"]
 
 
-def test_overview_filters_by_member_and_kind_with_htmx(client, login, ring, anna, bert, carla, coord):
+def test_overview_filters_by_member_and_kind_with_htmx(client, login, ring, anna, bert, carla, coby):
     first = pay(anna, bert, 60, "tuin")
     pay(bert, carla, 30, "boodschappen")
     run_ledger_transaction(lambda: services.transfer_correct(
-        payer=first.payee, payee=first.payer, amount=15, corrected_by=coord.user, reason="te veel",
+        payer=first.payee, payee=first.payer, amount=15, corrected_by=coby.user, reason="te veel",
         idempotency_key="corr", related=first))
-    login(coord.user)
+    login(coby.user)
     headers = {**HTMX, "HX-Target": "transfer-table"}
 
     response = client.get(url(ring, f"/beheer/transacties?member={carla.id}&kind="), headers=headers)
@@ -795,9 +723,9 @@ def reverse_data(reason="Dubbel geboekt", key="rev-1", override=False):
     return data
 
 
-def test_reversal_needs_a_reason_and_happens_once(client, login, ring, anna, bert, coord):
+def test_reversal_needs_a_reason_and_happens_once(client, login, ring, anna, bert, coby):
     transfer = pay(anna, bert, 45, "tuin")
-    login(coord.user)
+    login(coby.user)
     page = text(client.get(detail_url(ring, transfer)))
     assert "Transactie" in page and 'name="action" value="reverse"' in page
 
@@ -823,12 +751,12 @@ def test_reversal_needs_a_reason_and_happens_once(client, login, ring, anna, ber
     assert (balance(anna), balance(bert)) == (0, 0)
 
 
-def test_reversal_past_a_limit_needs_the_override(client, login, ring, anna, bert, carla, coord):
+def test_reversal_past_a_limit_needs_the_override(client, login, ring, anna, bert, carla, coby):
     transfer = pay(anna, bert, 100, "verhuizing")
     pay(bert, carla, 100, "schilderen")
     ring.default_min_balance = -50
     db.session.commit()
-    login(coord.user)
+    login(coby.user)
     response = client.post(detail_url(ring, transfer), data=reverse_data(reason="Fout lid"))
     assert response.status_code == 200
     assert "hoogstens 0:50" in text(response)
@@ -843,9 +771,9 @@ def test_reversal_past_a_limit_needs_the_override(client, login, ring, anna, ber
     assert "overschreden met toestemming van de coördinator" in page
 
 
-def test_partial_correction(client, login, ring, anna, bert, coord):
+def test_partial_correction(client, login, ring, anna, bert, coby):
     transfer = pay(anna, bert, 60, "tuin")
-    login(coord.user)
+    login(coby.user)
     data = {"action": "correct", "correct-direction": "back", "correct-amount": "0:30", "correct-reason": "",
             "correct-idempotency_key": "corr-1"}
     response = client.post(detail_url(ring, transfer), data=data)
@@ -886,7 +814,7 @@ COORDINATOR_PAGES = [
 
 
 @pytest.mark.parametrize(("path", "takes_post"), COORDINATOR_PAGES)
-def test_members_get_404_on_coordinator_ledger_pages(client, login, ring, anna, bert, coord, path, takes_post):
+def test_members_get_404_on_coordinator_ledger_pages(client, login, ring, anna, bert, coby, path, takes_post):
     transfer = pay(anna, bert, 60, "tuin")
     login(anna.user)
     target = url(ring, path.format(member=anna.id, transfer=transfer.id))

@@ -14,6 +14,7 @@ from ruilkring.listings.models import HelpKind, Listing, ListingKind, ListingPla
 from ruilkring.listings.selectors import ring_categories
 from ruilkring.members.models import MemberStatus
 from tests import factories
+from tests.helpers import reload
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # a Friday in ISO week 2026-W47
 TODAY = NOW.date()
@@ -37,14 +38,6 @@ def run(app, *args) -> str:
     result = app.test_cli_runner().invoke(args=list(args))
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def fresh(obj):
-    db.session.expire_all()
-    return db.session.get(type(obj), obj.id)
-
-
-# Expiry reminders
 
 
 def renew_path(mail) -> str:
@@ -71,8 +64,8 @@ def test_remind_expiring_mails_each_owner_once_a_week_before_expiry(app, outbox,
     assert "verlengt u haar met drie maanden, zonder in te loggen" in body
     assert renew_path(mail).startswith(f"/kring/{member.ring.slug}/aanbod-en-vraag/{due.id}/verlengen/")
     assert re.search(rf"/kring/{member.ring.slug}/aanbod-en-vraag/{due.id}$", body, re.MULTILINE)
-    assert fresh(due).expiry_reminded_on == TODAY
-    assert fresh(later).expiry_reminded_on is None
+    assert reload(due).expiry_reminded_on == TODAY
+    assert reload(later).expiry_reminded_on is None
 
     assert "0 expiry reminders sent" in run(app, "listings", "remind-expiring")
     assert len(outbox()) == 1
@@ -92,13 +85,13 @@ def test_the_renew_link_renews_without_logging_in_and_only_once(app, client, out
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Hulp bij de computer" in text and "Verlengen met drie maanden" in text
-    assert fresh(listing).valid_until == TODAY + timedelta(days=7)  # a GET changes nothing
+    assert reload(listing).valid_until == TODAY + timedelta(days=7)  # a GET changes nothing
 
     clock.freeze(NOW + timedelta(days=3))
     done = client.post(path)
     assert done.status_code == 200
     assert "Verlengd tot en met" in done.get_data(as_text=True)
-    renewed = fresh(listing)
+    renewed = reload(listing)
     assert renewed.valid_until == TODAY + timedelta(days=3 + services.VALIDITY_DAYS)
     assert renewed.expiry_reminded_on is None  # so the next expiry is reminded again
 
@@ -106,7 +99,7 @@ def test_the_renew_link_renews_without_logging_in_and_only_once(app, client, out
     assert again.status_code == 400
     assert "Deze link is al gebruikt" in again.get_data(as_text=True)
     assert client.get(path).status_code == 400
-    assert fresh(listing).valid_until == renewed.valid_until
+    assert reload(listing).valid_until == renewed.valid_until
 
 
 def test_a_renew_link_works_for_thirty_days(app, client, outbox, member):
@@ -118,11 +111,11 @@ def test_a_renew_link_works_for_thirty_days(app, client, outbox, member):
     refused = client.post(path)
     assert refused.status_code == 400
     assert "Deze link is verlopen" in refused.get_data(as_text=True)
-    assert fresh(listing).valid_until == TODAY + timedelta(days=7)
+    assert reload(listing).valid_until == TODAY + timedelta(days=7)
 
     clock.freeze(NOW + timedelta(days=29))  # expired as a listing, but the link still works
     assert client.post(path).status_code == 200
-    assert fresh(listing).valid_until == TODAY + timedelta(days=29 + services.VALIDITY_DAYS)
+    assert reload(listing).valid_until == TODAY + timedelta(days=29 + services.VALIDITY_DAYS)
 
 
 def test_a_renew_link_is_for_its_own_listing_only(app, client, outbox, member):
@@ -141,7 +134,7 @@ def test_a_renew_link_is_for_its_own_listing_only(app, client, outbox, member):
     assert tampered.status_code == 400
     other_ring = factories.RingFactory()
     assert client.post(f"/kring/{other_ring.slug}/aanbod-en-vraag/{mine.id}/verlengen/{token}").status_code == 404
-    assert fresh(theirs).valid_until == fresh(mine).valid_until == TODAY + timedelta(days=7)
+    assert reload(theirs).valid_until == reload(mine).valid_until == TODAY + timedelta(days=7)
 
 
 @pytest.mark.parametrize("status", [ListingStatus.CLOSED, ListingStatus.HIDDEN])
@@ -156,7 +149,7 @@ def test_a_renew_link_is_refused_once_the_listing_was_closed_or_hidden(app, clie
         response = method(path)
         assert response.status_code == 400
         assert "Deze advertentie kan niet meer worden verlengd" in response.get_data(as_text=True)
-    assert fresh(listing).valid_until == TODAY + timedelta(days=7)
+    assert reload(listing).valid_until == TODAY + timedelta(days=7)
 
 
 # The weekly digest
@@ -207,8 +200,8 @@ def test_the_digest_brings_what_others_in_the_ring_posted_this_week(app, outbox,
 
     assert mail_to(outbox, carol) == []  # opted out
     assert mail_to(outbox, dave) == []  # only his own listing is new in his ring
-    assert fresh(alice).digest_last_week == fresh(bob).digest_last_week == "2026-W47"
-    assert fresh(carol).digest_last_week is None and fresh(dave).digest_last_week is None
+    assert reload(alice).digest_last_week == reload(bob).digest_last_week == "2026-W47"
+    assert reload(carol).digest_last_week is None and reload(dave).digest_last_week is None
 
 
 def test_the_digest_is_sent_once_per_week(app, outbox, people):
@@ -228,13 +221,13 @@ def test_the_digest_is_sent_once_per_week(app, outbox, people):
     assert newest["To"] == alice.user.email
     assert "Nog een aanbod op zondag" in newest.get_content()
     assert "Fiets repareren" not in newest.get_content()
-    assert fresh(alice).digest_last_week == "2026-W48"
+    assert reload(alice).digest_last_week == "2026-W48"
 
 
 def test_no_digest_when_nothing_is_new(app, outbox, member):
     assert "0 digests sent" in run(app, "digest", "send")
     assert outbox() == []
-    assert fresh(member).digest_last_week is None
+    assert reload(member).digest_last_week is None
 
 
 def test_members_switch_the_digest_off_and_on_in_their_profile(client, login, ring, member):
@@ -246,9 +239,9 @@ def test_members_switch_the_digest_off_and_on_in_their_profile(client, login, ri
 
     data = {"bio": "", "neighbourhood_id": str(member.neighbourhood_id), "birth_year": ""}
     assert client.post(f"/kring/{ring.slug}/profiel", data=data).status_code == 302
-    assert fresh(member).digest_opt_out is True
+    assert reload(member).digest_opt_out is True
     page = client.get(f"/kring/{ring.slug}/profiel").get_data(as_text=True)
     assert not re.search(r'<input checked[^>]*name="digest"|name="digest"[^>]*checked', page)
 
     assert client.post(f"/kring/{ring.slug}/profiel", data={**data, "digest": "y"}).status_code == 302
-    assert fresh(member).digest_opt_out is False
+    assert reload(member).digest_opt_out is False

@@ -12,16 +12,16 @@ from sqlalchemy import select
 
 from ruilkring import clock
 from ruilkring.audit.models import AuditEvent
-from ruilkring.database import run_ledger_transaction
 from ruilkring.extensions import db
-from ruilkring.ledger import services as ledger_services
 from ruilkring.listings import services
 from ruilkring.listings.models import Category, HelpKind, Listing, ListingKind, ListingPlace, ListingStatus
 from ruilkring.messages.models import Conversation
 from ruilkring.notifications.models import Notification
 from tests import factories
+from tests.helpers import field_error, htmx_target, pay, reload, text
+from tests.helpers import url as ring_url
 
-FRAGMENT = {"HX-Request": "true", "HX-Target": "results"}
+FRAGMENT = htmx_target("results")
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -34,30 +34,9 @@ def categories(ring):
     return services.categories_create_defaults(ring=ring)
 
 
-@pytest.fixture
-def as_user(client, login):
-    """``as_user(user)`` signs the client out (if needed) and in again as ``user``."""
-
-    def switch(user):
-        db.session.commit()
-        client.post("/uitloggen")
-        return login(user)
-
-    return switch
-
-
 def url(ring, path: str = "") -> str:
-    return f"/kring/{ring.slug}/aanbod-en-vraag{path}"
-
-
-def page(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def field_error(response, field_id: str) -> str | None:
-    """The error text the form shows next to the field ``field_id``, or None."""
-    match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">(.*?)</p>', page(response), re.S)
-    return html_lib.unescape(match.group(1).strip()) if match else None
+    """A page of the ring's vraag en aanbod."""
+    return ring_url(ring, f"/aanbod-en-vraag{path}")
 
 
 def post(owner, title, description="", *, kind=ListingKind.OFFER, category, **extra) -> Listing:
@@ -72,12 +51,7 @@ def post(owner, title, description="", *, kind=ListingKind.OFFER, category, **ex
 def found(response) -> list[str]:
     """The titles of the result cards, in order."""
     return [html_lib.unescape(t) for t in
-            re.findall(r'<li class="listing-card[^"]*">.*?<h2><a href="[^"]*">(.*?)</a></h2>', page(response), re.S)]
-
-
-def reload(listing: Listing) -> Listing:
-    db.session.expire_all()
-    return db.session.get(Listing, listing.id)
+            re.findall(r'<li class="listing-card[^"]*">.*?<h2><a href="[^"]*">(.*?)</a></h2>', text(response), re.S)]
 
 
 def form_data(category, **overrides) -> dict:
@@ -102,7 +76,7 @@ def test_search_page_shows_the_form_and_the_ring_s_listings(client, login, membe
     login(member.user)
     response = client.get(url(member.ring))
     assert response.status_code == 200
-    html = page(response)
+    html = text(response)
     assert "<html" in html
     assert 'role="search"' in html and '<div id="results"' in html
     assert 'hx-target="#results"' in html and 'hx-push-url="true"' in html
@@ -116,7 +90,7 @@ def test_active_search_with_htmx_returns_only_the_results_fragment(client, login
     login(member.user)
     response = client.get(url(member.ring), query_string={"q": "fiets"}, headers=FRAGMENT)
     assert response.status_code == 200
-    html = page(response)
+    html = text(response)
     assert "<html" not in html
     assert 'role="search"' not in html
     assert found(response) == ["Fietsen repareren"]
@@ -128,7 +102,7 @@ def test_the_same_url_without_htmx_headers_is_the_full_page(client, login, membe
     post(member, "Hulp in de tuin", category=categories[2])
     login(member.user)
     response = client.get(url(member.ring), query_string={"q": "fiets"})
-    html = page(response)
+    html = text(response)
     assert "<html" in html and 'role="search"' in html
     assert found(response) == ["Fietsen repareren"]
 
@@ -143,7 +117,7 @@ def test_boosted_navigation_gets_the_full_page(client, login, member, categories
     login(member.user)
     response = client.get(url(member.ring), query_string={"q": "fiets"}, headers=headers)
     assert response.status_code == 200
-    assert "<html" in page(response)
+    assert "<html" in text(response)
     assert found(response) == ["Fietsen repareren"]
 
 
@@ -164,7 +138,7 @@ def test_search_through_the_page_ignores_accents(client, login, member, categori
         "Samen naar het Café"]
     response = client.get(url(member.ring), query_string={"q": "zwemmen"}, headers=FRAGMENT)
     assert found(response) == []
-    assert "Niets gevonden" in page(response)
+    assert "Niets gevonden" in text(response)
 
 
 def test_filters_kind_category_wijk_and_new_this_week(client, login, ring, categories):
@@ -196,7 +170,7 @@ def test_filtered_page_keeps_the_query_and_the_chosen_filters(client, login, rin
     login(member.user)
     response = client.get(url(ring), query_string={"q": "fiets", "kind": "request",
                                                     "category": categories[1].id, "new": "y"})
-    html = page(response)
+    html = text(response)
     assert found(response) == ["Fiets gezocht"]
     assert re.search(r'<input[^>]*name="q"[^>]*value="fiets"', html)
     assert re.search(r'<option selected value="request">', html)
@@ -211,7 +185,7 @@ def test_paging_links_keep_the_query_and_filters(client, login, ring, member, ca
     post(member, "Tuin omspitten", category=categories[2])
     login(member.user)
     response = client.get(url(ring), query_string={"q": "fiets", "kind": "offer"}, headers=FRAGMENT)
-    html = page(response)
+    html = text(response)
     assert "25 gevonden" in html
     assert len(found(response)) == 20
     assert "Pagina 1 van 2" in html
@@ -223,7 +197,7 @@ def test_paging_links_keep_the_query_and_filters(client, login, ring, member, ca
     second = client.get(html_lib.unescape(next_link), headers=FRAGMENT)
     assert len(found(second)) == 5
     assert all(title.startswith("Fiets nummer") for title in found(second))
-    [prev_link] = re.findall(r'<nav class="pager".*?<a href="([^"]+)">Vorige</a>', page(second), re.S)
+    [prev_link] = re.findall(r'<nav class="pager".*?<a href="([^"]+)">Vorige</a>', text(second), re.S)
     assert parse_qs(urlsplit(html_lib.unescape(prev_link)).query) == {
         "q": ["fiets"], "kind": ["offer"], "page": ["1"]}
 
@@ -243,14 +217,14 @@ def test_member_posts_an_offer(client, login, member, categories):
     assert (listing.time_estimate, listing.status) == (90, ListingStatus.ACTIVE)
     assert listing.valid_until == clock.now().date() + timedelta(days=services.VALIDITY_DAYS)
     assert listing.created_by_id == member.user_id
-    detail = page(client.get(response.headers["Location"]))
+    detail = text(client.get(response.headers["Location"]))
     assert "Fietsen repareren" in detail and "Band plakken en remmen afstellen." in detail
     assert "Geplaatst. Andere leden kunnen het nu vinden." in detail
 
 
 def test_member_posts_a_request(client, login, member, categories):
     login(member.user)
-    assert re.search(r'<input checked[^>]*value="request"', page(client.get(url(member.ring, "/nieuw?soort=request"))))
+    assert re.search(r'<input checked[^>]*value="request"', text(client.get(url(member.ring, "/nieuw?soort=request"))))
     until = clock.now().date() + timedelta(days=30)
     response = client.post(url(member.ring, "/nieuw"), data=form_data(
         categories[4], kind="request", title="Wie wandelt mee?", help_kind="social_emotional",
@@ -260,7 +234,7 @@ def test_member_posts_a_request(client, login, member, categories):
     assert (listing.kind, listing.title, listing.help_kind) == (ListingKind.REQUEST, "Wie wandelt mee?",
                                                                 HelpKind.SOCIAL_EMOTIONAL)
     assert (listing.place, listing.time_estimate, listing.valid_until) == (ListingPlace.ONLINE, None, until)
-    detail = page(client.get(response.headers["Location"]))
+    detail = text(client.get(response.headers["Location"]))
     assert "Vraag" in detail and "Gezelschap en steun" in detail and "Online of telefonisch" in detail
 
 
@@ -269,7 +243,7 @@ def refused(client, member, data, field_id):
     response = client.post(url(member.ring, "/nieuw"), data=data)
     assert response.status_code == 200
     assert listings_of(member) == []
-    assert "Niet alles is goed ingevuld" in page(response) or 'class="alert alert--error"' in page(response)
+    assert "Niet alles is goed ingevuld" in text(response) or 'class="alert alert--error"' in text(response)
     return field_error(response, field_id)
 
 
@@ -345,11 +319,11 @@ def test_script_in_title_and_description_is_escaped_everywhere(client, login, ri
         "edit": client.get(url(ring, f"/{listing.id}/bewerken")),
     }
     for name, response in pages.items():
-        html = page(response)
+        html = text(response)
         assert response.status_code == 200, name
         assert SCRIPT not in html, name
         assert ESCAPED_SCRIPT in html, name
-    assert page(pages["detail"]).count(ESCAPED_SCRIPT) >= 2  # title and description
+    assert text(pages["detail"]).count(ESCAPED_SCRIPT) >= 2  # title and description
 
 
 def test_url_in_description_becomes_a_nofollow_link_but_javascript_does_not(client, login, member, categories):
@@ -357,7 +331,7 @@ def test_url_in_description_becomes_a_nofollow_link_but_javascript_does_not(clie
                    "Foto's: https://example.org/fiets?kleur=rood en niet javascript:alert(1) of "
                    '<a href="javascript:alert(2)">klik</a>', category=categories[0])
     login(member.user)
-    html = page(client.get(url(member.ring, f"/{listing.id}")))
+    html = text(client.get(url(member.ring, f"/{listing.id}")))
     [link] = re.findall(r'<a [^>]*href="https://example.org/fiets\?kleur=rood"[^>]*>', html)
     assert 'rel="nofollow noopener"' in link
     assert "javascript:" in html  # shown as text ...
@@ -369,10 +343,10 @@ def test_url_in_description_becomes_a_nofollow_link_but_javascript_does_not(clie
 # The owner's actions
 
 
-def test_owner_edits_a_listing(client, login, as_user, ring, member, categories):
+def test_owner_edits_a_listing(client, login, login_as, ring, member, categories):
     listing = post(member, "Fiets", category=categories[0])
     login(member.user)
-    assert 'value="Fiets"' in page(client.get(url(ring, f"/{listing.id}/bewerken")))
+    assert 'value="Fiets"' in text(client.get(url(ring, f"/{listing.id}/bewerken")))
     response = client.post(url(ring, f"/{listing.id}/bewerken"), data=form_data(
         categories[1], kind=None, title="Fiets en bakfiets", description="Ook op zondag"))
     assert response.status_code == 302
@@ -382,7 +356,7 @@ def test_owner_edits_a_listing(client, login, as_user, ring, member, categories)
     assert listing.kind == ListingKind.OFFER
     assert found(client.get(url(ring), query_string={"q": "bakfiets"}, headers=FRAGMENT)) == ["Fiets en bakfiets"]
 
-    as_user(factories.MemberFactory(ring=ring).user)
+    login_as(factories.MemberFactory(ring=ring).user)
     assert client.get(url(ring, f"/{listing.id}/bewerken")).status_code == 404
     assert client.post(url(ring, f"/{listing.id}/bewerken"), data=form_data(categories[0], kind=None,
                                                                             title="Overgenomen")).status_code == 404
@@ -399,7 +373,7 @@ def test_edit_with_bad_input_shows_the_error_and_keeps_the_listing(client, login
     assert reload(listing).title == "Fiets"
 
 
-def test_paused_listing_is_gone_for_others_but_the_owner_still_sees_it(client, login, as_user, ring, member,
+def test_paused_listing_is_gone_for_others_but_the_owner_still_sees_it(client, login, login_as, ring, member,
                                                                        categories):
     listing = post(member, "Fiets", category=categories[0])
     other = factories.MemberFactory(ring=ring)
@@ -409,35 +383,35 @@ def test_paused_listing_is_gone_for_others_but_the_owner_still_sees_it(client, l
     assert reload(listing).status == ListingStatus.PAUSED
     owner_view = client.get(url(ring, f"/{listing.id}"))
     assert owner_view.status_code == 200
-    assert "Gepauzeerd: andere leden zien dit nu niet." in page(owner_view)
+    assert "Gepauzeerd: andere leden zien dit nu niet." in text(owner_view)
 
-    as_user(other.user)
+    login_as(other.user)
     assert client.get(url(ring, f"/{listing.id}")).status_code == 404
     assert found(client.get(url(ring), headers=FRAGMENT)) == []
     assert client.post(url(ring, f"/{listing.id}/hervatten")).status_code == 404
     assert reload(listing).status == ListingStatus.PAUSED
 
 
-def test_resumed_listing_is_visible_again(client, login, as_user, ring, member, categories):
+def test_resumed_listing_is_visible_again(client, login, login_as, ring, member, categories):
     listing = post(member, "Fiets", category=categories[0])
     services.listing_set_status(listing=listing, status=ListingStatus.PAUSED, changed_by=member.user)
     login(member.user)
     assert client.post(url(ring, f"/{listing.id}/hervatten")).status_code == 302
     assert reload(listing).status == ListingStatus.ACTIVE
-    as_user(factories.MemberFactory(ring=ring).user)
+    login_as(factories.MemberFactory(ring=ring).user)
     assert client.get(url(ring, f"/{listing.id}")).status_code == 200
     assert found(client.get(url(ring), headers=FRAGMENT)) == ["Fiets"]
 
 
-def test_closed_listing_is_gone_for_others(client, login, as_user, ring, member, categories):
+def test_closed_listing_is_gone_for_others(client, login, login_as, ring, member, categories):
     listing = post(member, "Fiets", category=categories[0])
     login(member.user)
     response = client.post(url(ring, f"/{listing.id}/sluiten"), follow_redirects=True)
-    assert "Gesloten. Dank u wel!" in page(response)
+    assert "Gesloten. Dank u wel!" in text(response)
     assert reload(listing).status == ListingStatus.CLOSED
     assert client.post(url(ring, f"/{listing.id}/hervatten"), follow_redirects=True).status_code == 200
     assert reload(listing).status == ListingStatus.CLOSED  # a closed listing stays closed
-    as_user(factories.MemberFactory(ring=ring).user)
+    login_as(factories.MemberFactory(ring=ring).user)
     assert client.get(url(ring, f"/{listing.id}")).status_code == 404
     assert found(client.get(url(ring), headers=FRAGMENT)) == []
 
@@ -452,10 +426,10 @@ def test_renew_moves_valid_until_to_today_plus_91_days(client, login, ring, memb
     response = client.post(url(ring, f"/{listing.id}/verlengen"), follow_redirects=True)
     expected = (start + timedelta(days=60)).date() + timedelta(days=91)
     assert reload(listing).valid_until == expected
-    assert f"Verlengd tot {expected.strftime('%d-%m-%Y')}." in page(response)
+    assert f"Verlengd tot {expected.strftime('%d-%m-%Y')}." in text(response)
 
 
-def test_expired_listing_leaves_search_and_is_404_for_others(client, login, as_user, ring, member, categories):
+def test_expired_listing_leaves_search_and_is_404_for_others(client, login, login_as, ring, member, categories):
     listing = post(member, "Fiets", category=categories[0],
                    valid_until=clock.now().date() + timedelta(days=1))
     other = factories.MemberFactory(ring=ring)
@@ -465,13 +439,13 @@ def test_expired_listing_leaves_search_and_is_404_for_others(client, login, as_u
     assert found(client.get(url(ring), query_string={"q": "fiets"}, headers=FRAGMENT)) == []
     assert client.get(url(ring, f"/{listing.id}")).status_code == 404
 
-    as_user(member.user)
+    login_as(member.user)
     own = client.get(url(ring, f"/{listing.id}"))
     assert own.status_code == 200
-    assert "Verlopen op" in page(own)
+    assert "Verlopen op" in text(own)
     client.post(url(ring, f"/{listing.id}/verlengen"))
     assert reload(listing).valid_until == clock.now().date() + timedelta(days=91)
-    as_user(other.user)
+    login_as(other.user)
     assert client.get(url(ring, f"/{listing.id}")).status_code == 200
 
 
@@ -481,7 +455,7 @@ def test_expired_listing_leaves_search_and_is_404_for_others(client, login, as_u
 def test_coordinator_posts_on_behalf_of_a_member_and_it_is_audited(client, login, ring, coordinator, categories):
     member = factories.MemberFactory(ring=ring, user__name="Wim de Vries")
     login(coordinator.user)
-    form = page(client.get(url(ring, f"/nieuw?voor={member.id}")))
+    form = text(client.get(url(ring, f"/nieuw?voor={member.id}")))
     assert "U plaatst dit namens Wim de Vries." in form
     response = client.post(url(ring, f"/nieuw?voor={member.id}"), data=form_data(categories[0]))
     assert response.status_code == 302
@@ -509,7 +483,7 @@ def test_member_cannot_post_on_behalf(client, login, ring, member, categories):
     assert listings_of(other) == [] and listings_of(member) == []
 
 
-def test_coordinator_hides_a_listing_with_a_reason_and_unhides_it(client, login, as_user, ring, member,
+def test_coordinator_hides_a_listing_with_a_reason_and_unhides_it(client, login, login_as, ring, member,
                                                                   coordinator, categories):
     listing = post(member, "Goedkope zonnepanelen", category=categories[0])
     other = factories.MemberFactory(ring=ring)
@@ -524,21 +498,21 @@ def test_coordinator_hides_a_listing_with_a_reason_and_unhides_it(client, login,
     [note] = db.session.scalars(select(Notification).where(Notification.user_id == member.user_id)).all()
     assert "Goedkope zonnepanelen" in note.text and "Dit is reclame." in note.text
 
-    as_user(other.user)
+    login_as(other.user)
     assert client.get(url(ring, f"/{listing.id}")).status_code == 404
     assert found(client.get(url(ring), headers=FRAGMENT)) == []
 
-    as_user(member.user)
+    login_as(member.user)
     own = client.get(url(ring, f"/{listing.id}"))
     assert own.status_code == 200
-    assert "Verborgen door een coördinator. Reden: Dit is reclame." in page(own)
+    assert "Verborgen door een coördinator. Reden: Dit is reclame." in text(own)
     assert client.get(url(ring, f"/{listing.id}/bewerken")).status_code == 200
     client.post(url(ring, f"/{listing.id}/bewerken"), data=form_data(categories[0], kind=None, title="Andere titel"))
     assert reload(listing).title == "Goedkope zonnepanelen"  # a hidden listing cannot be changed
     client.post(url(ring, f"/{listing.id}/hervatten"))
     assert reload(listing).status == ListingStatus.HIDDEN  # nor switched back on by its owner
 
-    as_user(coordinator.user)
+    login_as(coordinator.user)
     assert client.post(url(ring, f"/{listing.id}/tonen")).status_code == 302
     assert reload(listing).status == ListingStatus.PAUSED
     assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "listing.unhide")).one().actor_id == \
@@ -549,7 +523,7 @@ def test_hiding_needs_a_reason(client, login, ring, member, coordinator, categor
     listing = post(member, "Fiets", category=categories[0])
     login(coordinator.user)
     response = client.post(url(ring, f"/{listing.id}/verbergen"), data={"reason": ""}, follow_redirects=True)
-    assert "Geef een reden op" in page(response)
+    assert "Geef een reden op" in text(response)
     assert reload(listing).status == ListingStatus.ACTIVE
 
 
@@ -558,12 +532,12 @@ def test_member_cannot_hide_or_unhide(client, login, ring, member, categories):
     login(factories.MemberFactory(ring=ring).user)
     assert client.post(url(ring, f"/{listing.id}/verbergen"), data={"reason": "weg"}).status_code == 404
     assert reload(listing).status == ListingStatus.ACTIVE
-    detail = page(client.get(url(ring, f"/{listing.id}")))
+    detail = text(client.get(url(ring, f"/{listing.id}")))
     assert "/verbergen" not in detail and "/pauzeren" not in detail
 
 
 def categories_url(ring, path=""):
-    return f"/kring/{ring.slug}/beheer/categorieen{path}"
+    return ring_url(ring, f"/beheer/categorieen{path}")
 
 
 def category_named(ring, name) -> Category | None:
@@ -582,7 +556,7 @@ def test_categories_page_is_for_coordinators(client, login, ring, member, coordi
 
 def test_coordinator_adds_a_category_and_a_duplicate_is_refused(client, login, ring, coordinator, categories):
     login(coordinator.user)
-    html = page(client.get(categories_url(ring)))
+    html = text(client.get(categories_url(ring)))
     assert all(category.name in html for category in categories)
     response = client.post(categories_url(ring), data={"new-name": "Fietsen", "new-care": ""})
     assert response.status_code == 302
@@ -596,7 +570,7 @@ def test_coordinator_adds_a_category_and_a_duplicate_is_refused(client, login, r
     assert len(db.session.scalars(select(Category).where(Category.ring_id == ring.id)).all()) == len(categories) + 1
 
 
-def test_coordinator_renames_marks_care_and_retires_a_category(client, login, as_user, ring, member, coordinator,
+def test_coordinator_renames_marks_care_and_retires_a_category(client, login, login_as, ring, member, coordinator,
                                                               categories):
     klussen, vervoer = categories[0], categories[1]
     login(coordinator.user)
@@ -608,17 +582,17 @@ def test_coordinator_renames_marks_care_and_retires_a_category(client, login, as
 
     response = client.post(categories_url(ring, f"/{vervoer.id}"), data={f"c{vervoer.id}-name": "Taal"},
                            follow_redirects=True)
-    assert "Deze categorie bestaat al." in page(response)
+    assert "Deze categorie bestaat al." in text(response)
     assert category_named(ring, "Vervoer").active
 
     client.post(categories_url(ring, f"/{vervoer.id}"), data={f"c{vervoer.id}-name": "Vervoer"})
     assert not category_named(ring, "Vervoer").active
 
-    as_user(member.user)
-    form = page(client.get(url(ring, "/nieuw")))
+    login_as(member.user)
+    form = text(client.get(url(ring, "/nieuw")))
     assert f'<option value="{klussen.id}">Klussen in huis</option>' in form
     assert f'value="{vervoer.id}"' not in form
-    [filter_options] = re.findall(r'<select[^>]*id="category".*?</select>', page(client.get(url(ring))), re.S)
+    [filter_options] = re.findall(r'<select[^>]*id="category".*?</select>', text(client.get(url(ring))), re.S)
     assert "Klussen in huis" in filter_options and "Vervoer" not in filter_options  # nor as a search filter
     response = client.post(url(ring, "/nieuw"), data=form_data(vervoer))
     assert response.status_code == 200
@@ -638,14 +612,14 @@ def test_unanswered_requests_lists_old_requests_without_conversations(client, lo
     db.session.add(Conversation(ring_id=ring.id, listing_id=answered.id, starter_id=helper.id, other_id=member.id))
     db.session.commit()
     login(coordinator.user)
-    html = page(client.get(f"/kring/{ring.slug}/beheer/onbeantwoord"))
+    html = text(client.get(f"/kring/{ring.slug}/beheer/onbeantwoord"))
     assert "Wie helpt met de belastingaangifte?" in html
     assert "Wie kan mijn gordijnen zomen?" not in html
     assert "taalles" not in html and "Nieuwe vraag" not in html
 
     db.session.add(Conversation(ring_id=ring.id, listing_id=old.id, starter_id=helper.id, other_id=member.id))
     db.session.commit()
-    html = page(client.get(f"/kring/{ring.slug}/beheer/onbeantwoord"))
+    html = text(client.get(f"/kring/{ring.slug}/beheer/onbeantwoord"))
     assert "Wie helpt met de belastingaangifte?" not in html
     assert "Alle vragen hebben een reactie gekregen." in html
 
@@ -658,7 +632,7 @@ def test_unanswered_requests_is_for_coordinators(client, login, ring, member):
 # Rings are closed to each other
 
 
-def test_members_of_another_ring_get_404_everywhere(client, login, as_user, ring, member, categories):
+def test_members_of_another_ring_get_404_everywhere(client, login, login_as, ring, member, categories):
     listing = post(member, "Fiets", category=categories[0])
     outsider_ring = factories.RingFactory()
     services.categories_create_defaults(ring=outsider_ring)
@@ -695,7 +669,7 @@ def test_members_of_another_ring_get_404_everywhere(client, login, as_user, ring
 # Profiles
 
 
-def test_profile_shows_active_listings_and_trade_count_but_no_balance(client, login, as_user, ring, member,
+def test_profile_shows_active_listings_and_trade_count_but_no_balance(client, login, login_as, ring, member,
                                                                       categories):
     neighbour = factories.MemberFactory(ring=ring)
     post(member, "Fietsen repareren", category=categories[0])
@@ -703,13 +677,12 @@ def test_profile_shows_active_listings_and_trade_count_but_no_balance(client, lo
     services.listing_set_status(listing=paused, status=ListingStatus.PAUSED, changed_by=member.user)
     db.session.commit()
     for key, amount in (("a", 90), ("b", 45)):
-        run_ledger_transaction(lambda: ledger_services.payment_create(
-            payer=member, payee=neighbour, amount=amount, description="fiets", idempotency_key=key))
+        pay(member, neighbour, amount, "fiets", key=key)
     db.session.commit()
 
     for viewer in (neighbour, member):
-        as_user(viewer.user)
-        html = page(client.get(f"/kring/{ring.slug}/leden/{member.id}"))
+        login_as(viewer.user)
+        html = text(client.get(f"/kring/{ring.slug}/leden/{member.id}"))
         assert "Fietsen repareren" in html
         assert "Gepauzeerd aanbod" not in html
         assert re.search(r"<dt>Aantal ruilen</dt><dd>2</dd>", html)

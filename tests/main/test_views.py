@@ -8,10 +8,7 @@ from ruilkring.extensions import db
 from ruilkring.notifications.models import Notification
 from ruilkring.notifications.services import notification_create
 from tests import factories
-
-
-def page(response) -> str:
-    return response.get_data(as_text=True)
+from tests.helpers import text
 
 
 @pytest.fixture
@@ -37,7 +34,7 @@ def test_home_lists_the_rings(client):
     db.session.commit()
     response = client.get("/")
     assert response.status_code == 200
-    html = page(response)
+    html = text(response)
     assert html.index("Ruilkring Amersfoort") < html.index("Ruilkring Bilthoven")
     for ring in (first, second):
         assert f'href="/kring/{ring.slug}/"' in html
@@ -45,19 +42,19 @@ def test_home_lists_the_rings(client):
 
 
 def test_home_without_rings_says_so(client):
-    assert "Er zijn nog geen kringen." in page(client.get("/"))
+    assert "Er zijn nog geen kringen." in text(client.get("/"))
 
 
 def test_home_shows_no_demo_accounts_when_there_are_none(client, ring):
     db.session.commit()
-    assert "demo-accounts" not in page(client.get("/"))
+    assert "demo-accounts" not in text(client.get("/"))
 
 
 def test_home_shows_the_demo_accounts_that_exist(client):
     factories.UserFactory(email="lid@example.org")
     factories.UserFactory(email="admin@example.org", is_admin=True)
     db.session.commit()
-    html = page(client.get("/"))
+    html = text(client.get("/"))
     assert "Uitproberen met de demo-accounts" in html
     assert "<code>lid@example.org</code>" in html
     assert "<code>admin@example.org</code>" in html
@@ -69,7 +66,7 @@ def test_home_hides_demo_accounts_in_production(production_app):
     factories.UserFactory(email="lid@example.org")
     factories.RingFactory(name="Ruilkring Productie")
     db.session.commit()
-    html = page(production_app.test_client().get("/"))
+    html = text(production_app.test_client().get("/"))
     assert "Ruilkring Productie" in html
     assert "lid@example.org" not in html
     assert "demo-accounts" not in html
@@ -88,7 +85,7 @@ def test_signed_in_user_with_a_pending_sign_up_sees_it(client, login, ring):
 
     pending = factories.MemberFactory(ring=ring, status=MemberStatus.PENDING)
     login(pending.user)
-    html = page(client.get("/"))
+    html = text(client.get("/"))
     assert ring.name in html
     assert "Uw aanmelding wacht op goedkeuring" in html
 
@@ -103,12 +100,12 @@ def test_municipality_viewer_goes_to_the_gemeente_page(client, login, ring):
 # Development outbox
 
 def test_outbox_lists_sent_mail(client, outbox):
-    assert "Er zijn nog geen e-mails verstuurd." in page(client.get("/dev/outbox"))
+    assert "Er zijn nog geen e-mails verstuurd." in text(client.get("/dev/outbox"))
     factories.UserFactory(email="wim@example.org")
     db.session.commit()
     client.post("/wachtwoord-vergeten", data={"email": "wim@example.org"})
     assert len(outbox()) == 1
-    html = page(client.get("/dev/outbox"))
+    html = text(client.get("/dev/outbox"))
     assert "Nieuw wachtwoord instellen" in html
     assert "wim@example.org" in html
     assert '<a href="http://ruilkring.test/wachtwoord-instellen/reset/' in html
@@ -117,7 +114,7 @@ def test_outbox_lists_sent_mail(client, outbox):
 def test_outbox_is_not_found_in_production(production_app):
     response = production_app.test_client().get("/dev/outbox")
     assert response.status_code == 404
-    assert "Pagina niet gevonden" in page(response)
+    assert "Pagina niet gevonden" in text(response)
 
 
 # Notifications
@@ -132,7 +129,7 @@ def test_notifications_page_lists_own_notifications_newest_first(client, login, 
     login(user)
     response = client.get("/meldingen")
     assert response.status_code == 200
-    html = page(response)
+    html = text(response)
     assert html.index("Tweede melding") < html.index("Eerste melding")
     assert f'<a href="/kring/{ring.slug}/">Tweede melding</a>' in html
     assert "Niet voor jou" not in html
@@ -152,14 +149,14 @@ def test_notifications_post_marks_all_read(client, login):
     read = dict(db.session.execute(select(Notification.text, Notification.read_at)).all())
     assert read["Een melding"] is not None and read["Nog een melding"] is not None
     assert read["Niet voor jou"] is None
-    html = page(client.get("/meldingen"))
+    html = text(client.get("/meldingen"))
     assert "ongelezen" not in html
     assert '<span class="badge">nieuw</span>' not in html
 
 
 def test_notifications_page_without_notifications(client, login):
     login(factories.UserFactory())
-    assert "U heeft geen meldingen." in page(client.get("/meldingen"))
+    assert "U heeft geen meldingen." in text(client.get("/meldingen"))
 
 
 def test_notifications_require_login(client):
@@ -182,12 +179,12 @@ def test_language_switch_to_english_and_back(client):
     response = client.post("/taal/en", data={"next": "/inloggen"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/inloggen"
-    html = page(client.get("/inloggen"))
+    html = text(client.get("/inloggen"))
     assert '<html lang="en">' in html
     assert "Log in" in html
     assert 'lang="nl">Nederlands</button>' in html
     client.post("/taal/nl")
-    html = page(client.get("/inloggen"))
+    html = text(client.get("/inloggen"))
     assert '<html lang="nl">' in html
     assert "Inloggen" in html
 
@@ -200,7 +197,7 @@ def test_language_switch_is_kept_on_the_account(client, login):
     client.post("/uitloggen")
     client.post("/taal/nl")
     login(user)
-    assert '<html lang="en">' in page(client.get("/account"))
+    assert '<html lang="en">' in text(client.get("/account"))
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", ""])
@@ -211,13 +208,13 @@ def test_language_switch_only_returns_to_local_pages(client, target):
 
 def test_unknown_language_is_not_found(client):
     assert client.post("/taal/de").status_code == 404
-    assert '<html lang="nl">' in page(client.get("/"))
+    assert '<html lang="nl">' in text(client.get("/"))
 
 
 def test_language_switch_needs_post(client):
     response = client.get("/taal/en")
     assert response.status_code == 405
-    assert "Dat kan hier niet" in page(response)
+    assert "Dat kan hier niet" in text(response)
 
 
 # Error pages
@@ -225,7 +222,7 @@ def test_language_switch_needs_post(client):
 def test_not_found_page_is_friendly_and_dutch(client):
     response = client.get("/bestaat-niet")
     assert response.status_code == 404
-    html = page(response)
+    html = text(response)
     assert '<html lang="nl">' in html
     assert "<h1>Pagina niet gevonden</h1>" in html
     assert "Deze pagina bestaat niet, of u heeft er geen toegang toe." in html
@@ -235,4 +232,4 @@ def test_not_found_page_is_friendly_and_dutch(client):
 def test_unknown_ring_is_not_found(client):
     response = client.get("/kring/bestaat-niet/")
     assert response.status_code == 404
-    assert "Pagina niet gevonden" in page(response)
+    assert "Pagina niet gevonden" in text(response)

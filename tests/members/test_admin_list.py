@@ -20,23 +20,19 @@ from ruilkring.ledger import services as ledger
 from ruilkring.members import services as member_services
 from ruilkring.members.models import MemberRole, MemberStatus
 from tests import factories
+from tests.helpers import htmx_target, mail_link, pay, text, url
 
 TRADE_DAY = datetime(2026, 3, 12, 14, 0, tzinfo=UTC)
 LOGIN_DAY = datetime(2026, 4, 3, 8, 30, tzinfo=UTC)
 TODAY = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 NEW_PASSWORD = "een gloednieuw wachtwoord"
-FRAGMENT = {"HX-Request": "true", "HX-Target": "member-table"}
+FRAGMENT = htmx_target("member-table")
 
 
 @pytest.fixture
 def ring(app):
     """A ring with tight default limits (-2:00 to 3:00), so limits are easy to reach."""
     return factories.RingFactory(default_min_balance=-120, default_max_balance=180)
-
-
-@pytest.fixture
-def coby(ring):
-    return factories.MemberFactory(ring=ring, role=MemberRole.COORDINATOR, user__name="Coby Kramer")
 
 
 @pytest.fixture
@@ -49,10 +45,8 @@ def people(ring):
     carla = factories.MemberFactory(ring=ring, user__name="Carla Smit", neighbourhood=zuid)
     dirk = factories.MemberFactory(ring=ring, user__name="Dirk Dekker", neighbourhood=noord)
     clock.freeze(TRADE_DAY)
-    run_ledger_transaction(lambda: ledger.payment_create(
-        payer=anna, payee=bert, amount=120, description="schilderwerk", idempotency_key=uuid.uuid4().hex))
-    run_ledger_transaction(lambda: ledger.payment_create(
-        payer=dirk, payee=bert, amount=30, description="koffie", idempotency_key=uuid.uuid4().hex))
+    pay(anna, bert, 120, "schilderwerk")
+    pay(dirk, bert, 30, "koffie")
     ledger.limits_set(account=ledger.account_open(member=dirk), min_balance=-600, max_balance=1200,
                       changed_by=factories.UserFactory(is_admin=True), reason="Grote klus gepland")
     db.session.commit()
@@ -68,14 +62,6 @@ def coordinator_client(client, login, coby, people):
     clock.freeze(TODAY)
     login(coby.user)
     return client
-
-
-def url(ring, path: str) -> str:
-    return f"/kring/{ring.slug}{path}"
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def admin_rows(response) -> dict[str, dict]:
@@ -122,8 +108,7 @@ def test_only_trades_count_as_a_trade(coordinator_client, ring, people, coby):
     rows = admin_rows(admin_list(coordinator_client, ring))
     assert (rows["Carla Smit"]["balance"], rows["Carla Smit"]["last_trade"]) == ("0:15", "nooit")
     assert "Carla Smit" in admin_rows(admin_list(coordinator_client, ring, never_traded="y"))
-    run_ledger_transaction(lambda: ledger.payment_create(
-        payer=carla, payee=bert, amount=15, description="soep", idempotency_key=uuid.uuid4().hex))
+    pay(carla, bert, 15, "soep")
     assert admin_rows(admin_list(coordinator_client, ring))["Carla Smit"]["last_trade"] == "1 mei 2026"
     assert "Carla Smit" not in admin_rows(admin_list(coordinator_client, ring, never_traded="y"))
 
@@ -158,9 +143,7 @@ def test_filter_never_traded(coordinator_client, ring, people):
 def test_filter_at_limit(coordinator_client, ring, people):
     # Anna is at her lower limit (-2:00); Bert is at 2:30 of 3:00: not yet
     assert set(admin_rows(admin_list(coordinator_client, ring, at_limit="y"))) == {"Anna de Vries"}
-    run_ledger_transaction(lambda: ledger.payment_create(
-        payer=people["carla"], payee=people["bert"], amount=30, description="boodschappen",
-        idempotency_key=uuid.uuid4().hex))
+    pay(people["carla"], people["bert"], 30, "boodschappen")
     assert set(admin_rows(admin_list(coordinator_client, ring, at_limit="y"))) == {"Anna de Vries", "Bert Jansen"}
 
 
@@ -176,10 +159,6 @@ def test_filters_combine_and_htmx_gets_only_the_table(coordinator_client, ring, 
 
 
 # The password link
-
-
-def reset_path(mail) -> str:
-    return re.search(r"https?://[^/\s]+(/wachtwoord-instellen/\S+)", mail.get_content()).group(1)
 
 
 def test_password_link_mails_a_working_link_and_is_audited(coordinator_client, ring, people, coby, outbox, login):
@@ -201,7 +180,7 @@ def test_password_link_mails_a_working_link_and_is_audited(coordinator_client, r
     assert "wachtwoordlink gestuurd" in log and "Carla Smit" in log
 
     coordinator_client.post("/uitloggen")
-    link = reset_path(mail)
+    link = mail_link(mail, "/wachtwoord-instellen/")
     form = coordinator_client.get(link)
     assert form.status_code == 200 and carla.user.email in text(form)
     done = coordinator_client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})

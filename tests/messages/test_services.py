@@ -1,7 +1,7 @@
 """Conversations between members: reacting to listings, direct messages, who may write,
 the unread state, and one mail per burst of messages. On SQLite and PostgreSQL."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from ruilkring.members.models import MemberStatus
 from ruilkring.messages import selectors, services
 from ruilkring.messages.models import Conversation, Message
 from tests import factories
+from tests.helpers import tick
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -22,11 +23,6 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def _clock(app):
     clock.freeze(START)
-
-
-def tick(minutes: int = 1) -> None:
-    """Move the frozen clock on, so each message has its own moment."""
-    clock.freeze(clock.now() + timedelta(minutes=minutes))
 
 
 @pytest.fixture

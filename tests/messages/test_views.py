@@ -3,12 +3,12 @@ conversation page with its htmx answer form, the unread counter in the header, a
 or asking for payment from a conversation about a listing. On SQLite and PostgreSQL."""
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ruilkring import clock
 from ruilkring.extensions import db
@@ -19,17 +19,14 @@ from ruilkring.members.models import MemberRole
 from ruilkring.messages import services
 from ruilkring.messages.models import Conversation, Message
 from tests import factories
+from tests.helpers import count, hidden_value, htmx_target, redirect_path, text, tick, url
 
-HTMX_THREAD = {"HX-Request": "true", "HX-Target": "thread"}
+HTMX_THREAD = htmx_target("thread")
 
 
 @pytest.fixture(autouse=True)
 def _clock(app):
     clock.freeze(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-
-
-def tick(minutes: int = 1) -> None:
-    clock.freeze(clock.now() + timedelta(minutes=minutes))
 
 
 @pytest.fixture
@@ -58,32 +55,9 @@ def post(owner, kind, title):
     return listing
 
 
-@pytest.fixture
-def login_as(client, login):
-    """Sign out whoever is signed in, then sign in as ``user``."""
-
-    def switch(user):
-        client.post("/uitloggen")
-        return login(user)
-
-    return switch
-
-
-def url(ring, path: str) -> str:
-    return f"/kring/{ring.slug}{path}"
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
 def location(response) -> str:
     assert response.status_code == 302, text(response)
     return response.headers["Location"]
-
-
-def count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def react(client, ring, listing, body):
@@ -102,14 +76,6 @@ def header_badge(html: str) -> str | None:
     match = re.search(r'>Berichten(?: <span class="badge"[^>]*>(\d+)</span>)?</a>', html)
     assert match, "no Berichten link in the menu"
     return match[1]
-
-
-def hidden_value(html: str, name: str) -> str | None:
-    match = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', html)
-    if not match:
-        return None
-    value = re.search(r'value="([^"]*)"', match[0])
-    return unescape(value[1]) if value else ""
 
 
 # Reacting and writing
@@ -132,7 +98,7 @@ def test_reacting_opens_the_conversation_and_mails_the_owner(client, login, ring
     response = react(client, ring, offer, "Kunt u zaterdag mijn fiets maken?")
     conversation = db.session.scalar(select(Conversation))
     assert (conversation.starter_id, conversation.other_id, conversation.listing_id) == (ruud.id, olga.id, offer.id)
-    assert urlsplit(location(response)).path == url(ring, f"/berichten/{conversation.id}")
+    assert redirect_path(response) == url(ring, f"/berichten/{conversation.id}")
     page = text(client.get(location(response)))
     assert "Uw bericht is verstuurd naar Olga Fietsvrouw." in page
     assert "Kunt u zaterdag mijn fiets maken?" in page and "Fietsen repareren" in page
@@ -153,7 +119,7 @@ def test_reacting_opens_the_conversation_and_mails_the_owner(client, login, ring
 def test_reacting_to_ones_own_listing_or_without_text_is_refused_with_a_message(client, login, ring, offer, olga, ruud):
     login(olga.user)
     response = react(client, ring, offer, "Hallo")
-    assert urlsplit(location(response)).path == url(ring, f"/aanbod-en-vraag/{offer.id}")
+    assert redirect_path(response) == url(ring, f"/aanbod-en-vraag/{offer.id}")
     assert "U kunt niet reageren op uw eigen advertentie." in text(client.get(location(response)))
     client.post("/uitloggen")
     login(ruud.user)
@@ -187,7 +153,7 @@ def test_writing_from_a_profile_reuses_the_direct_conversation(client, login, lo
     first = client.post(url(ring, f"/leden/{olga.id}/bericht"), data={"body": "Hoi Olga"})
     conversation = db.session.scalar(select(Conversation))
     assert conversation.listing_id is None
-    assert urlsplit(location(first)).path == url(ring, f"/berichten/{conversation.id}")
+    assert redirect_path(first) == url(ring, f"/berichten/{conversation.id}")
     login_as(olga.user)
     tick()
     client.post(url(ring, f"/leden/{ruud.id}/bericht"), data={"body": "Hoi Ruud"})

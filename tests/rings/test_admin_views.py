@@ -11,20 +11,7 @@ from ruilkring.extensions import db
 from ruilkring.members.models import Member, MemberRole, MemberStatus
 from ruilkring.rings.models import Ring
 from tests import factories
-
-
-def page(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def field_error(response, field_id: str) -> str | None:
-    """The error text the form shows next to the field ``field_id``, or None."""
-    match = re.search(rf'<p class="error" id="{field_id}-error">(.*?)</p>', page(response), re.S)
-    return match.group(1).strip() if match else None
-
-
-def mail_link(mail) -> str:
-    return re.search(r"https?://[^/\s]+(/\S+)", mail.get_content()).group(1)
+from tests.helpers import field_error, mail_link, text
 
 
 @pytest.fixture
@@ -55,7 +42,7 @@ def test_non_admins_get_404(client, login, coordinator, path):
     login(coordinator.user)
     response = client.get(path)
     assert response.status_code == 404
-    assert "Pagina niet gevonden" in page(response)
+    assert "Pagina niet gevonden" in text(response)
 
 
 def test_non_admin_cannot_create_a_ring(client, login, member):
@@ -72,7 +59,7 @@ def test_anonymous_visitor_is_asked_to_log_in(client):
 
 def test_admin_index_lists_rings_and_active_member_counts(admin_client, ring, member, coordinator):
     factories.MemberFactory(ring=ring, status=MemberStatus.PENDING)
-    html = page(admin_client.get("/beheer/"))
+    html = text(admin_client.get("/beheer/"))
     assert ring.name in html
     assert re.search(rf"{ring.municipality.name}</td>\s*<td>2</td>", html)
 
@@ -82,7 +69,7 @@ def test_admin_index_lists_rings_and_active_member_counts(admin_client, ring, me
 def test_admin_creates_a_ring(admin_client, admin):
     form = admin_client.get("/beheer/kringen/nieuw")
     assert form.status_code == 200
-    assert 'value="-20:00"' in page(form)
+    assert 'value="-20:00"' in text(form)
     response = admin_client.post("/beheer/kringen/nieuw", data=ring_data())
     assert response.status_code == 302
     [ring] = rings()
@@ -93,9 +80,9 @@ def test_admin_creates_a_ring(admin_client, admin):
     assert ring.house_rules_version == 1
     event = db.session.scalars(select(AuditEvent)).one()
     assert (event.action, event.actor_id, event.ring_id) == ("ring.create", admin.id, ring.id)
-    assert "De kring Ruilkring De Bilt is aangemaakt." in page(admin_client.get(response.headers["Location"]))
+    assert "De kring Ruilkring De Bilt is aangemaakt." in text(admin_client.get(response.headers["Location"]))
     public = admin_client.get(f"/kring/{ring.slug}/")
-    assert "Bilthoven-Noord, Bilthoven-Zuid, Groenekan" in page(public)
+    assert "Bilthoven-Noord, Bilthoven-Zuid, Groenekan" in text(public)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +114,7 @@ def test_create_refuses_a_positive_lower_limit(admin_client):
     response = admin_client.post("/beheer/kringen/nieuw", data=ring_data(default_min_balance="5:00"))
     assert response.status_code == 200
     assert field_error(response, "default_min_balance") == "De ondergrens moet 0 of lager zijn."
-    assert 'value="5:00"' in page(response)
+    assert 'value="5:00"' in text(response)
     assert rings() == []
 
 
@@ -144,7 +131,7 @@ def test_create_refuses_an_unreadable_limit(admin_client):
     assert field_error(response, "default_max_balance") == (
         "Dit is geen tijdsduur die we kunnen lezen. Schrijf bijvoorbeeld 1:30, 1,5 of 90m."
     )
-    assert 'value="abc"' in page(response)
+    assert 'value="abc"' in text(response)
     assert rings() == []
 
 
@@ -180,7 +167,7 @@ def edit_data(ring, **overrides) -> dict:
 
 
 def test_edit_form_shows_the_settings(admin_client, ring):
-    html = page(admin_client.get(f"/beheer/kringen/{ring.id}"))
+    html = text(admin_client.get(f"/beheer/kringen/{ring.id}"))
     assert f'value="{ring.name}"' in html
     assert "Noord\nZuid" in html
     assert 'value="-20:00"' in html and 'value="40:00"' in html
@@ -196,7 +183,7 @@ def test_edit_saves_and_keeps_the_house_rules_version(admin_client, ring):
     assert [n.name for n in ring.neighbourhoods] == ["Noord", "Oost"]
     assert ring.default_max_balance == 60 * 60
     assert ring.house_rules_version == 1
-    assert "De instellingen zijn opgeslagen." in page(admin_client.get(response.headers["Location"]))
+    assert "De instellingen zijn opgeslagen." in text(admin_client.get(response.headers["Location"]))
 
 
 def test_changing_the_house_rules_bumps_the_version(admin_client, ring, member):
@@ -229,7 +216,7 @@ def appoint(admin_client, ring, **data):
 def test_appointing_a_new_person_sends_an_invitation_to_set_a_password(app, admin_client, ring, outbox):
     response = appoint(admin_client, ring, email="Carla@Example.org", name="Carla Coördinator")
     assert response.status_code == 302
-    assert "Carla Coördinator is nu coördinator." in page(admin_client.get(response.headers["Location"]))
+    assert "Carla Coördinator is nu coördinator." in text(admin_client.get(response.headers["Location"]))
     user = db.session.scalars(select(User).where(User.email == "carla@example.org")).one()
     assert user.password_hash is None
     member = db.session.scalars(select(Member).where(Member.user_id == user.id)).one()
@@ -245,7 +232,7 @@ def test_appointing_a_new_person_sends_an_invitation_to_set_a_password(app, admi
     invited = app.test_client()
     form = invited.get(link)
     assert form.status_code == 200
-    assert "carla@example.org" in page(form)
+    assert "carla@example.org" in text(form)
     response = invited.post(link, data={"password": "mijn eigen wachtwoord", "confirm": "mijn eigen wachtwoord"})
     assert response.status_code == 302
     assert invited.get(link).status_code == 400  # the invitation works once
@@ -256,7 +243,7 @@ def test_appointing_a_new_person_sends_an_invitation_to_set_a_password(app, admi
 
 def test_appointing_a_new_person_requires_a_name(admin_client, ring, outbox):
     response = appoint(admin_client, ring, email="nieuw@example.org", name="")
-    assert "Vul de naam in van deze nieuwe persoon." in page(admin_client.get(response.headers["Location"]))
+    assert "Vul de naam in van deze nieuwe persoon." in text(admin_client.get(response.headers["Location"]))
     assert db.session.scalars(select(User).where(User.email == "nieuw@example.org")).first() is None
     assert outbox() == []
 
@@ -270,7 +257,7 @@ def test_appointing_an_existing_member_makes_them_coordinator(admin_client, ring
     assert mail["To"] == member.user.email
     assert f"/kring/{ring.slug}/start" in mail.get_content()
     assert "wachtwoord-instellen" not in mail.get_content()
-    assert member.user.name in page(admin_client.get(f"/beheer/kringen/{ring.id}"))
+    assert member.user.name in text(admin_client.get(f"/beheer/kringen/{ring.id}"))
 
 
 def test_appointing_a_person_from_another_ring_adds_them_to_this_one(admin_client, ring):
@@ -285,14 +272,14 @@ def test_appointing_a_person_from_another_ring_adds_them_to_this_one(admin_clien
 
 def test_appointing_a_coordinator_twice_gives_a_message(admin_client, ring, coordinator, outbox):
     response = appoint(admin_client, ring, email=coordinator.user.email)
-    assert "Deze persoon is al coördinator van deze kring." in page(admin_client.get(response.headers["Location"]))
+    assert "Deze persoon is al coördinator van deze kring." in text(admin_client.get(response.headers["Location"]))
     assert outbox() == []
 
 
 def test_appointing_with_an_invalid_email_gives_a_message(admin_client, ring):
     response = appoint(admin_client, ring, email="geen adres")
     assert response.status_code == 302
-    assert "Dit is geen geldig e-mailadres." in page(admin_client.get(response.headers["Location"]))
+    assert "Dit is geen geldig e-mailadres." in text(admin_client.get(response.headers["Location"]))
 
 
 # Gemeente viewers
@@ -300,7 +287,7 @@ def test_appointing_with_an_invalid_email_gives_a_message(admin_client, ring):
 def test_admin_adds_a_new_municipality_viewer(admin_client, ring, outbox):
     db.session.commit()
     form = admin_client.get("/beheer/gemeenten")
-    assert ring.municipality.name in page(form)
+    assert ring.municipality.name in text(form)
     response = admin_client.post("/beheer/gemeenten", data={
         "municipality_id": str(ring.municipality_id), "email": "gerrit@example.org", "name": "Gerrit",
     })
@@ -311,7 +298,7 @@ def test_admin_adds_a_new_municipality_viewer(admin_client, ring, outbox):
     [mail] = outbox()
     assert mail["To"] == "gerrit@example.org"
     assert mail_link(mail).startswith("/wachtwoord-instellen/invite/")
-    html = page(admin_client.get("/beheer/"))
+    html = text(admin_client.get("/beheer/"))
     assert "Gerrit kan nu de cijfers van" in html
     assert f"Gerrit (gerrit@example.org) – {ring.municipality.name}" in html
 

@@ -5,7 +5,6 @@ Every test runs on SQLite and PostgreSQL (the ``app`` fixture).
 """
 
 import re
-import uuid
 from datetime import timedelta
 from html import unescape
 
@@ -15,11 +14,10 @@ from sqlalchemy import select
 
 from ruilkring import clock
 from ruilkring.audit.models import AuditEvent
-from ruilkring.database import run_ledger_transaction
 from ruilkring.extensions import db
-from ruilkring.ledger import services as ledger
 from ruilkring.members.models import MemberRole, MemberStatus
 from tests import factories
+from tests.helpers import field_error, pay, text, url
 
 HOUSE_RULES_CHANGED = "De huisregels zijn veranderd"
 TOOLS = [
@@ -38,27 +36,9 @@ TOOLS = [
 
 
 @pytest.fixture
-def coby(ring):
-    return factories.MemberFactory(ring=ring, role=MemberRole.COORDINATOR, user__name="Coby Kramer")
-
-
-@pytest.fixture
 def coordinator_client(client, login, coby):
     login(coby.user)
     return client
-
-
-def url(ring, path: str) -> str:
-    return f"/kring/{ring.slug}{path}"
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def field_error(response, field_id: str) -> str | None:
-    match = re.search(rf'<p class="error" id="{field_id}-error">(.*?)</p>', text(response), re.S)
-    return unescape(match.group(1).strip()) if match else None
 
 
 def input_value(html: str, name: str) -> str | None:
@@ -183,8 +163,7 @@ def test_bad_settings_give_messages_and_change_nothing(coordinator_client, ring,
 def test_the_dispute_period_takes_effect(client, login, ring, coby):
     anna, bert = factories.MemberFactory(ring=ring), factories.MemberFactory(ring=ring)
     clock.freeze(clock.now() - timedelta(days=40))
-    transfer = run_ledger_transaction(lambda: ledger.payment_create(
-        payer=anna, payee=bert, amount=60, description="tuin", idempotency_key=uuid.uuid4().hex))
+    transfer = pay(anna, bert, 60, "tuin")
     clock.freeze(None)
     login(coby.user)
     post_settings(client, ring, dispute_days="30")
