@@ -45,19 +45,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import event, select, text  # noqa: E402
+from flask_migrate import upgrade
+from sqlalchemy import event, select, text
 
-from ruilkring import create_app  # noqa: E402
-from ruilkring.auth.models import User  # noqa: E402
-from ruilkring.database import run_ledger_transaction  # noqa: E402
-from ruilkring.extensions import db  # noqa: E402
-from ruilkring.ledger import services  # noqa: E402
-from ruilkring.ledger.models import Account, AccountKind  # noqa: E402
-from ruilkring.ledger.selectors import account_statement  # noqa: E402
-from ruilkring.ledger.verify import ledger_verify  # noqa: E402
-from ruilkring.members.models import Member, MemberRole, MemberStatus  # noqa: E402
-from ruilkring.rings.models import Municipality, Ring  # noqa: E402
+from ruilkring import create_app
+from ruilkring.auth.models import User
+from ruilkring.database import run_ledger_transaction
+from ruilkring.extensions import db
+from ruilkring.ledger import services
+from ruilkring.ledger.models import Account, AccountKind
+from ruilkring.ledger.selectors import account_statement
+from ruilkring.ledger.verify import ledger_verify
+from ruilkring.members.models import Member, MemberRole, MemberStatus
+from ruilkring.rings.models import Municipality, Ring
 
 TARGET_RATIO = 0.50
 TARGET_STATEMENT_MS = 20.0
@@ -199,7 +199,7 @@ def service_booking(mode: str, members: dict[int, int]):
 def throughput_worker(job: dict, barrier, results) -> None:
     try:
         results.put(_throughput_worker(job, barrier))
-    except BaseException as error:  # noqa: BLE001 - reported to the parent
+    except BaseException as error:
         results.put({"error": f"{type(error).__name__}: {error}"})
         barrier.abort()
 

@@ -33,18 +33,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy import event, insert, text  # noqa: E402
-from werkzeug.security import generate_password_hash  # noqa: E402
+from flask_migrate import upgrade
+from sqlalchemy import event, insert, text
+from werkzeug.security import generate_password_hash
 
-from ruilkring import clock, create_app  # noqa: E402
-from ruilkring.auth.models import User  # noqa: E402
-from ruilkring.demo import LISTING_IDEAS  # noqa: E402
-from ruilkring.extensions import db  # noqa: E402
-from ruilkring.listings.models import Listing, ListingKind, ListingPlace, ListingStatus  # noqa: E402
-from ruilkring.listings.services import DEFAULT_CATEGORIES, categories_create_defaults  # noqa: E402
-from ruilkring.members.models import Member, MemberRole, MemberStatus  # noqa: E402
-from ruilkring.rings.models import Municipality, Neighbourhood, Ring  # noqa: E402
+from ruilkring import clock, create_app
+from ruilkring.auth.models import User
+from ruilkring.demo import LISTING_IDEAS
+from ruilkring.extensions import db
+from ruilkring.listings.models import Listing, ListingKind, ListingPlace, ListingStatus
+from ruilkring.listings.services import DEFAULT_CATEGORIES, categories_create_defaults
+from ruilkring.members.models import Member, MemberRole, MemberStatus
+from ruilkring.rings.models import Municipality, Neighbourhood, Ring
 
 PASSWORD = "benchmark wachtwoord"
 TARGET_P95_MS = 30.0

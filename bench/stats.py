@@ -48,14 +48,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, select, text
 
-from ruilkring import create_app  # noqa: E402
-from ruilkring.demo import DEMO_PASSWORD, RINGS  # noqa: E402
-from ruilkring.extensions import db  # noqa: E402
-from ruilkring.ledger.models import Transfer  # noqa: E402
-from ruilkring.members.models import Member  # noqa: E402
-from ruilkring.rings.models import Ring  # noqa: E402
+from ruilkring import create_app
+from ruilkring.demo import DEMO_PASSWORD, RINGS
+from ruilkring.extensions import db
+from ruilkring.ledger.models import Transfer
+from ruilkring.members.models import Member
+from ruilkring.rings.models import Ring
 
 AIM_PAGE_MS = 300.0
 AIM_REFRESH_S = 60.0
@@ -93,7 +93,7 @@ def built_size(url: str) -> tuple[int, int] | None:
     try:
         with engine.connect() as connection:
             return tuple(connection.execute(text(f"SELECT members, trades FROM {MARKER}")).one())
-    except Exception:  # noqa: BLE001 - a new or foreign database
+    except Exception:
         return None
     finally:
         engine.dispose()

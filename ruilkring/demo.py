@@ -14,10 +14,10 @@ from werkzeug.security import generate_password_hash
 from ruilkring import clock
 from ruilkring.auth.models import User
 from ruilkring.extensions import db
-from ruilkring.members.models import Member, MemberRole, MemberStatus
-from ruilkring.rings.models import Municipality, Ring
 from ruilkring.listings.models import Category, Listing, ListingKind, ListingPlace, ListingStatus
 from ruilkring.listings.services import DEFAULT_CATEGORIES, categories_create_defaults
+from ruilkring.members.models import Member, MemberRole, MemberStatus
+from ruilkring.rings.models import Municipality, Ring
 from ruilkring.rings.services import neighbourhoods_for
 
 DEMO_PASSWORD = "ruilkring-demo"

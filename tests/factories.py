@@ -16,7 +16,7 @@ _PASSWORD_HASH = generate_password_hash(PASSWORD)  # once: hashing is slow on pu
 class BaseFactory(factory.alchemy.SQLAlchemyModelFactory):
     class Meta:
         abstract = True
-        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_factory = lambda: db.session
         sqlalchemy_session_persistence = "flush"
 
 

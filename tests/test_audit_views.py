@@ -67,7 +67,7 @@ def row_for(rows: list[dict], what: str) -> dict:
 
 def values(old, new) -> str:
     """The old → new cell as the log shows it."""
-    dump = lambda data: json.dumps(data, ensure_ascii=False, sort_keys=True)  # noqa: E731
+    dump = lambda data: json.dumps(data, ensure_ascii=False, sort_keys=True)
     if old is None:
         return dump(new)
     if new is None:

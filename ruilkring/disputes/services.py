@@ -228,7 +228,8 @@ def dispute_resolve(
     reason = str(_l("Geschil %(id)d: %(note)s", id=dispute.id, note=note or outcome.value))
     if outcome == DisputeOutcome.FULL_REVERSAL:
         booked = ledger.transfer_reverse(transfer=transfer, reversed_by=resolved_by, reason=reason,
-                                         idempotency_key=idempotency_key, override_limits=override_limits)
+                                         idempotency_key=idempotency_key, override_limits=override_limits,
+                                         notify=False)
         dispute.resolution_transfer_id = booked.id
     elif outcome == DisputeOutcome.PARTIAL_CORRECTION:
         if not amount or amount <= 0:
@@ -236,7 +237,7 @@ def dispute_resolve(
         payer, payee = (transfer.payee, transfer.payer) if back_to_payer else (transfer.payer, transfer.payee)
         booked = ledger.transfer_correct(payer=payer, payee=payee, amount=amount, corrected_by=resolved_by,
                                          reason=reason, idempotency_key=idempotency_key, related=transfer,
-                                         override_limits=override_limits)
+                                         override_limits=override_limits, notify=False)
         dispute.resolution_transfer_id = booked.id
         dispute.outcome_amount = amount
         dispute.outcome_back_to_payer = back_to_payer

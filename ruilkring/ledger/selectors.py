@@ -6,8 +6,8 @@ from datetime import date
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
-from ruilkring.auth.models import User
 from ruilkring import clock
+from ruilkring.auth.models import User
 from ruilkring.extensions import db
 from ruilkring.ledger.models import (
     Account,

@@ -434,10 +434,12 @@ def bulk_book(
 
 def transfer_reverse(
     *, transfer: Transfer, reversed_by: User, reason: str, idempotency_key: str,
-    override_limits: bool = False,
+    override_limits: bool = False, notify: bool = True,
 ) -> Transfer:
     """Undo ``transfer`` with a transfer the other way (same amount), once per transfer.
-    A reversal that would break a limit needs ``override_limits``, which is logged."""
+    A reversal that would break a limit needs ``override_limits``, which is logged.
+    Both parties are told, unless the caller tells them itself (``notify=False``, as a
+    dispute's resolution does with its outcome)."""
     if not reason.strip():
         raise DomainError(_l("Geef een reden op voor het terugdraaien."), field="reason")
     if transfer.kind == TransferKind.REVERSAL:
@@ -460,16 +462,19 @@ def transfer_reverse(
                  old={"transfer": transfer.id}, new={"reversal": reversal.id,
                                                      "override_limits": override_limits},
                  reason=reason)
-    _notify_parties(transfer, _l("Transactie %(id)d (%(hours)s uur) is teruggedraaid door een coördinator. Reden: %(reason)s",
-                                 id=transfer.id, hours=format_minutes(transfer.amount), reason=reason))
+    if notify:
+        _notify_parties(transfer, _l("Transactie %(id)d (%(hours)s uur) is teruggedraaid door een coördinator. Reden: %(reason)s",
+                                     id=transfer.id, hours=format_minutes(transfer.amount), reason=reason))
     return reversal
 
 
 def transfer_correct(
     *, payer: Account, payee: Account, amount: int, corrected_by: User, reason: str,
     idempotency_key: str, related: Transfer | None = None, override_limits: bool = False,
+    notify: bool = True,
 ) -> Transfer:
-    """A correction transfer for a partial fix, e.g. half of a wrong amount back."""
+    """A correction transfer for a partial fix, e.g. half of a wrong amount back. Both
+    parties are told, unless the caller does so itself (``notify=False``)."""
     if not reason.strip():
         raise DomainError(_l("Geef een reden op voor de correctie."), field="reason")
     description = (str(_l("Correctie bij transactie %(id)d", id=related.id)) if related
@@ -482,8 +487,9 @@ def transfer_correct(
     audit_record(actor=corrected_by, action="transfer.correct", ring=payer.ring,
                  new={"correction": correction.id, "related": related.id if related else None,
                       "amount": amount}, reason=reason)
-    _notify_parties(correction, _l("Een coördinator heeft een correctie van %(hours)s uur geboekt. Reden: %(reason)s",
-                                   hours=format_minutes(amount), reason=reason))
+    if notify:
+        _notify_parties(correction, _l("Een coördinator heeft een correctie van %(hours)s uur geboekt. "
+                                       "Reden: %(reason)s", hours=format_minutes(amount), reason=reason))
     return correction
 
 

@@ -10,7 +10,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from ruilkring.access import coordinator_required, is_ring_coordinator, ring_blueprint, ring_member_or_404
+from ruilkring.access import (
+    coordinator_required,
+    is_ring_coordinator,
+    ring_blueprint,
+    ring_member_or_404,
+)
 from ruilkring.database import run_ledger_transaction
 from ruilkring.disputes.selectors import disputed_transfer_ids
 from ruilkring.disputes.services import open_dispute_of
@@ -25,12 +30,18 @@ from ruilkring.ledger.forms import (
     DeclineForm,
     LimitsForm,
     OverviewFilterForm,
-    PaymentRequestForm,
     PayForm,
+    PaymentRequestForm,
     PeriodForm,
     ReverseForm,
 )
-from ruilkring.ledger.models import LimitChange, PaymentRequest, PaymentRequestStatus, Transfer, TransferKind
+from ruilkring.ledger.models import (
+    LimitChange,
+    PaymentRequest,
+    PaymentRequestStatus,
+    Transfer,
+    TransferKind,
+)
 from ruilkring.listings.models import Listing
 from ruilkring.members.models import ACCESS_STATUSES, Member
 from ruilkring.members.selectors import member_directory

@@ -140,7 +140,7 @@ def _clean_image(data: bytes) -> tuple[bytes, str, tuple[int, int]]:
         raise too_large from None
     except DomainError:
         raise
-    except Exception:  # noqa: BLE001
+    except Exception:
         # Pillow's parsers meet hostile input here; besides UnidentifiedImageError and
         # OSError (truncated data) they can raise struct.error, ValueError, SyntaxError,
         # IndexError and more. Every one of them means: not a picture we can use.

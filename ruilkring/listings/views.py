@@ -1,7 +1,17 @@
 """Vraag en aanbod pages: search, post, edit, pictures, pause, renew (also by a link from
 the expiry mail), hide; categories and unanswered requests for coordinators."""
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -16,7 +26,14 @@ from ruilkring.access import (
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.listings import pictures, selectors, services
-from ruilkring.listings.forms import HELP_CHOICES, PLACE_CHOICES, CategoryForm, HideForm, ListingForm, SearchForm
+from ruilkring.listings.forms import (
+    HELP_CHOICES,
+    PLACE_CHOICES,
+    CategoryForm,
+    HideForm,
+    ListingForm,
+    SearchForm,
+)
 from ruilkring.listings.models import Category, Listing, ListingPicture, ListingStatus
 from ruilkring.members.selectors import member_directory
 from ruilkring.web import htmx_targets

@@ -2,19 +2,32 @@
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from ruilkring.access import coordinator_required, is_ring_coordinator, public, ring_blueprint, ring_member_or_404
+from ruilkring.access import (
+    coordinator_required,
+    is_ring_coordinator,
+    public,
+    ring_blueprint,
+    ring_member_or_404,
+)
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger import selectors as ledger_selectors
 from ruilkring.ledger.services import account_open
 from ruilkring.listings import selectors as listing_selectors
 from ruilkring.members import selectors, services
-from ruilkring.members.forms import EraseForm, JoinForm, MemberFilterForm, ProfileForm, ReasonForm, SignupForm
+from ruilkring.members.forms import (
+    EraseForm,
+    JoinForm,
+    MemberFilterForm,
+    ProfileForm,
+    ReasonForm,
+    SignupForm,
+)
 from ruilkring.members.models import Member, MemberStatus
-from ruilkring.stats.ties import unanswered_ties
 from ruilkring.stats.survey import survey_waiting_for
+from ruilkring.stats.ties import unanswered_ties
 from ruilkring.web import htmx_targets, page_or_fragment
 
 bp = ring_blueprint("members", __name__)

@@ -8,7 +8,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ruilkring.extensions import db
-from ruilkring.municipality.report import completed_quarters, municipality_report, quarter_from_key, quarter_key, quarter_label
+from ruilkring.municipality.report import (
+    completed_quarters,
+    municipality_report,
+    quarter_from_key,
+    quarter_key,
+    quarter_label,
+)
 from ruilkring.rings.models import Municipality
 from ruilkring.stats.charts import line_chart
 from ruilkring.stats.dashboard import cached

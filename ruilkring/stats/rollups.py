@@ -7,7 +7,7 @@ of both members are locked by the write path, so their rows are not raced for.
 
 from datetime import date
 
-from sqlalchemy import case, delete, exists, func, insert, literal, select, union_all
+from sqlalchemy import delete, exists, func, insert, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from ruilkring.extensions import db

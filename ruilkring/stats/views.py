@@ -16,13 +16,16 @@ from ruilkring.extensions import db
 from ruilkring.ledger.selectors import accounts_at_or_past_limit
 from ruilkring.listings.selectors import requests_without_response
 from ruilkring.municipality.views import render_dashboard
-from ruilkring.stats import charts, dashboard, metrics, survey as surveys
+from ruilkring.stats import charts, dashboard, metrics
+from ruilkring.stats import survey as surveys
 from ruilkring.stats.forms import (
     BELONGING_LABELS,
-    HELP_LABELS as SURVEY_HELP_LABELS,
     NEW_PEOPLE_LABELS,
     SurveyAnswerForm,
     SurveyOpenForm,
+)
+from ruilkring.stats.forms import (
+    HELP_LABELS as SURVEY_HELP_LABELS,
 )
 from ruilkring.stats.models import ContactAnswer, Tie
 from ruilkring.stats.network_map import network_map

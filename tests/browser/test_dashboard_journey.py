@@ -14,7 +14,7 @@ from ruilkring.ledger import services as ledger
 from ruilkring.members.models import MemberRole
 from ruilkring.stats import dashboard
 from tests import factories
-from tests.browser.test_signup_journey import log_in, log_out
+from tests.browser.helpers import log_in, log_out
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from ruilkring.listings.services import categories_create_defaults
 from tests import factories
-from tests.browser.test_signup_journey import log_in, log_out
+from tests.browser.helpers import log_in, log_out
 
 pytestmark = pytest.mark.browser
 

@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from ruilkring.members.models import MemberRole
 from tests import factories
+from tests.browser.helpers import log_in, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -47,20 +48,6 @@ def sign_up(page: Page, ring: dict, *, screenshot: str | None = None) -> None:
         page.screenshot(path=screenshot, full_page=True)
     page.get_by_role("button", name="Aanmelden", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bedankt voor uw aanmelding")
-
-
-def log_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
-    page.goto("/inloggen")
-    page.get_by_label("E-mailadres", exact=True).fill(email)
-    page.get_by_label("Wachtwoord", exact=True).fill(password)
-    page.get_by_role("button", name="Inloggen").click()
-    expect(page.get_by_role("button", name="Uitloggen")).to_be_visible()
-
-
-def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Uitloggen").click()
-    expect(page.get_by_text("U bent uitgelogd.")).to_be_visible()
-    expect(page.get_by_role("link", name="Inloggen")).to_be_visible()
 
 
 def open_member_admin(page: Page, ring: dict) -> None:

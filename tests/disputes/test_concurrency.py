@@ -15,7 +15,13 @@ from sqlalchemy import func, select
 
 from ruilkring.database import run_ledger_transaction
 from ruilkring.disputes import services
-from ruilkring.disputes.models import Dispute, DisputeEvent, DisputeOutcome, DisputeStatus, EventKind
+from ruilkring.disputes.models import (
+    Dispute,
+    DisputeEvent,
+    DisputeOutcome,
+    DisputeStatus,
+    EventKind,
+)
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger import services as ledger
@@ -44,13 +50,13 @@ def _resolve_worker(job: dict, barrier) -> dict:
         for dispute in disputes:
             barrier.wait(timeout=60)
             try:
-                resolved = run_ledger_transaction(lambda: services.dispute_resolve(  # noqa: B023 - called at once
+                resolved = run_ledger_transaction(lambda: services.dispute_resolve(
                     dispute=dispute, resolved_by=coordinator, outcome=DisputeOutcome.FULL_REVERSAL,
                     note="Samen besloten: terugdraaien.", idempotency_key=f"resolve-{job['worker']}-{dispute.id}"))
                 acks.append((dispute.id, resolved.resolution_transfer_id))
             except DomainError as error:
                 refusals.append((dispute.id, error.code))
-            except Exception as error:  # noqa: BLE001 - a lock error or IntegrityError is the bug we look for
+            except Exception as error:
                 db.session.rollback()
                 errors.append(f"case {dispute.id}: {type(error).__name__}: {error}")
         db.engine.dispose()
@@ -63,7 +69,7 @@ def test_two_coordinators_resolving_one_case_at_once_give_one_resolution(app, tm
     coordinators = [factories.MemberFactory(ring=ring, role=MemberRole.COORDINATOR) for _ in range(2)]
     transfers, disputes = [], []
     for n in range(CASES):
-        transfer = run_ledger_transaction(lambda: ledger.payment_create(  # noqa: B023 - called at once
+        transfer = run_ledger_transaction(lambda: ledger.payment_create(
             payer=anna, payee=bert, amount=30 + n, description=f"klus {n}", idempotency_key=uuid.uuid4().hex))
         transfers.append(transfer)
         disputes.append(services.dispute_open(transfer=transfer, opened_by=anna, reason="not_delivered",

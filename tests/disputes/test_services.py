@@ -104,10 +104,14 @@ def test_partial_correction_books_through_the_ledger_in_the_same_transaction(tra
     assert dispute.status == DisputeStatus.RESOLVED and dispute.resolution_transfer.kind == TransferKind.CORRECTION
     assert (balance(payer), balance(payee)) == (-60, 60)
     assert ledger_verify() == []
-    assert {m["To"] for m in outbox()} >= {payer.user.email, payee.user.email}
+    # Each party hears once, with the outcome; the ledger's own correction notice is not
+    # sent on top of it.
+    mails = [m for m in outbox() if "correctie van 1:00 uur" in m.get_content()]
+    assert sorted(m["To"] for m in mails) == sorted([payer.user.email, payee.user.email])
+    assert all("geschil" in m["Subject"] for m in mails)
 
 
-def test_full_reversal_and_no_action(trade, coordinator):
+def test_full_reversal_and_no_action(trade, coordinator, outbox):
     transfer, payer, payee = trade
     dispute = open_case(transfer, payer)
     with pytest.raises(DomainError) as error:
@@ -120,6 +124,8 @@ def test_full_reversal_and_no_action(trade, coordinator):
         idempotency_key="b"))
     assert (balance(payer), balance(payee)) == (0, 0)
     assert dispute.resolution_transfer.reverses_id == transfer.id
+    reversal_mails = [m for m in outbox() if "teruggedraaid" in m.get_content()]
+    assert sorted(m["To"] for m in reversal_mails) == sorted([payer.user.email, payee.user.email])
 
 
 @pytest.mark.parametrize("first", ["withdraw", "resolve"])

@@ -17,7 +17,13 @@ from sqlalchemy import func, select
 from ruilkring import clock
 from ruilkring.database import run_ledger_transaction
 from ruilkring.disputes import services as dispute_services
-from ruilkring.disputes.models import Dispute, DisputeEvent, DisputeOutcome, DisputeStatus, EventKind
+from ruilkring.disputes.models import (
+    Dispute,
+    DisputeEvent,
+    DisputeOutcome,
+    DisputeStatus,
+    EventKind,
+)
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Transfer, TransferKind
 from ruilkring.ledger.verify import ledger_verify

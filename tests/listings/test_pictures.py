@@ -11,7 +11,13 @@ from werkzeug.datastructures import FileStorage
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.listings import pictures, services
-from ruilkring.listings.models import HelpKind, ListingKind, ListingPicture, ListingPlace, ListingStatus
+from ruilkring.listings.models import (
+    HelpKind,
+    ListingKind,
+    ListingPicture,
+    ListingPlace,
+    ListingStatus,
+)
 from tests import factories
 
 GPS_IFD = 0x8825

@@ -14,7 +14,14 @@ from ruilkring import clock
 from ruilkring.audit.models import AuditEvent
 from ruilkring.extensions import db
 from ruilkring.listings import services
-from ruilkring.listings.models import Category, HelpKind, Listing, ListingKind, ListingPlace, ListingStatus
+from ruilkring.listings.models import (
+    Category,
+    HelpKind,
+    Listing,
+    ListingKind,
+    ListingPlace,
+    ListingStatus,
+)
 from ruilkring.messages.models import Conversation
 from ruilkring.notifications.models import Notification
 from tests import factories

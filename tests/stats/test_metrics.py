@@ -11,16 +11,16 @@ Contact answers: AB no + by sight (new), AD yes (known), DE one no (unknown), AE
 (unknown), BC no + no (new).
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
 from ruilkring.database import run_ledger_transaction
+from ruilkring.extensions import db
 from ruilkring.ledger import services as ledger
 from ruilkring.stats import metrics
 from ruilkring.stats.models import ContactAnswer, Tie
 from ruilkring.stats.ties import tie_answer
-from ruilkring.extensions import db
 from tests import factories
 
 MARCH = metrics.Period.month(2026, 3)
