@@ -30,10 +30,13 @@ def _text_match(terms: list[str], *, ring: Ring):
         # The matches come from the GIN index on the stored search_vector column (see the
         # listing search migration) once, in a materialized CTE, so the planner cannot
         # choose to walk the newest listings and test each one (see docs/BENCHMARKS.md).
+        # The dutch configuration drops stop words; a search of stop words only ("de",
+        # "een") leaves an empty query, which would match nothing: it then matches all.
         hits = (
             select(Listing.id)
             .where(Listing.ring_id == ring.id, text(
-                "listings.search_vector @@ to_tsquery('dutch', ruilkring_unaccent(:tsquery))"
+                "(numnode(to_tsquery('dutch', ruilkring_unaccent(:tsquery))) = 0"
+                " OR listings.search_vector @@ to_tsquery('dutch', ruilkring_unaccent(:tsquery)))"
             ).bindparams(tsquery=query))
             .cte("listing_hits")
             .prefix_with("MATERIALIZED")

@@ -41,6 +41,15 @@ def test_search_ignores_accents_and_case_and_matches_word_starts(ring, member, c
     assert found(ring, q="!!! ' \" ( ) * : &") == ["Fietsen repareren", "Samen naar het Café"]
 
 
+def test_a_search_of_stop_words_only_still_finds_listings(ring, member, categories):
+    # PostgreSQL's dutch configuration drops "de" and "het"; the search must not come
+    # back empty for them (SQLite's index keeps every word).
+    post(member, "De tuin van het buurthuis", category=categories[0])
+    post(member, "Fietsen repareren", category=categories[0])
+    assert "De tuin van het buurthuis" in found(ring, q="de het")
+    assert found(ring, q="de tuin") == ["De tuin van het buurthuis"]
+
+
 def test_search_finds_text_after_an_edit(ring, member, categories):
     listing = post(member, "Oude titel", category=categories[0])
     db.session.commit()
