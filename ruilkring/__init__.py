@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic autogenerate) sees all tables."""
+    from ruilkring.api import models as _api  # noqa: F401
     from ruilkring.audit import models as _audit  # noqa: F401
     from ruilkring.auth import models as _auth  # noqa: F401
     from ruilkring.disputes import models as _disputes  # noqa: F401
@@ -66,6 +67,8 @@ def _import_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from ruilkring.admin.views import bp as admin_bp
+    from ruilkring.api.tokens import bp as api_tokens_bp
+    from ruilkring.api.views import bp as api_bp
     from ruilkring.audit.views import bp as audit_bp
     from ruilkring.auth.views import bp as auth_bp
     from ruilkring.disputes.views import bp as disputes_bp
@@ -75,9 +78,11 @@ def _register_blueprints(app: Flask) -> None:
     from ruilkring.members.views import bp as members_bp
     from ruilkring.messages.views import bp as messages_bp
     from ruilkring.municipality.views import bp as municipality_bp
+    from ruilkring.portability.views import bp as portability_bp
     from ruilkring.rings.views import bp as rings_bp
     from ruilkring.stats.views import bp as stats_bp
 
     for blueprint in (main_bp, auth_bp, rings_bp, members_bp, ledger_bp, listings_bp, messages_bp,
-                      disputes_bp, audit_bp, stats_bp, admin_bp, municipality_bp):
+                      disputes_bp, audit_bp, stats_bp, admin_bp, municipality_bp, api_bp, api_tokens_bp,
+                      portability_bp):
         app.register_blueprint(blueprint)

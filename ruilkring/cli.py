@@ -21,6 +21,14 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(listings_cli)
     app.cli.add_command(digest_cli)
 
+    from ruilkring.api.cli import api_token_command
+
+    app.cli.add_command(api_token_command)
+
+    from ruilkring.portability.cli import import_command
+
+    app.cli.add_command(import_command)
+
 
 @click.command("demo")
 @click.option("--members", default=60, show_default=True, help="Members in the main demo ring.")

@@ -80,6 +80,10 @@ def page_or_fragment(page: str, fragment: str, target_id: str, **context) -> str
 
 def _register_error_pages(app: Flask) -> None:
     def error_page(status: int, title, text):
+        if request.path.startswith("/api/"):  # the JSON API answers with problem+json
+            from ruilkring.api.problems import problem_response
+
+            return problem_response(status, detail=text)
         return render_template("errors.html", status=status, title=title, text=text), status
 
     @app.errorhandler(400)

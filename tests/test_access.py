@@ -24,6 +24,7 @@ from PIL import Image
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
+from ruilkring.api.services import api_token_create
 from ruilkring.auth import services as auth_services
 from ruilkring.database import run_ledger_transaction
 from ruilkring.disputes import services as dispute_services
@@ -42,6 +43,7 @@ from tests.conftest import empty_database
 OK = "allowed"
 LOGIN = "login-redirect"
 NF = "404"
+TOKEN = "401 problem: the JSON API needs a bearer token"  # the session is no credential there
 
 ROLES = (
     "anonymous",
@@ -69,6 +71,8 @@ PARTIES =                (LOGIN, OK,  NF,  NF,  NF,  NF,  NF,   NF,    NF)
 RING_A_COORDINATORS =    (LOGIN, NF,  NF,  OK,  NF,  NF,  NF,   NF,    OK)
 PLATFORM_ADMINS =        (LOGIN, NF,  NF,  NF,  NF,  NF,  NF,   NF,    OK)
 GEMEENTE_VIEWERS =       (LOGIN, NF,  NF,  NF,  NF,  NF,  NF,   OK,    NF)
+# The JSON API: only a bearer token counts (tests/api/ check tokens of every kind).
+API_TOKEN_ONLY =         (TOKEN,) * 9
 
 EXPECTED = {
     # Outside any ring.
@@ -83,6 +87,25 @@ EXPECTED = {
     "auth.password_reset": PUBLIC,  # the token in the link is the credential
     "auth.password_change": SIGNED_IN,
     "auth.account": SIGNED_IN,
+    "api_tokens.index": SIGNED_IN,
+    "api_tokens.revoke": PARTIES,  # one's own token only
+    # The JSON API and its documentation.
+    "api.docs": PUBLIC,
+    "api.openapi": PUBLIC,
+    "api.me": API_TOKEN_ONLY,
+    "api.members": API_TOKEN_ONLY,
+    "api.listings": API_TOKEN_ONLY,
+    "api.listings_create": API_TOKEN_ONLY,
+    "api.listing_detail": API_TOKEN_ONLY,
+    "api.listing_update": API_TOKEN_ONLY,
+    "api.account_me": API_TOKEN_ONLY,
+    "api.transfers": API_TOKEN_ONLY,
+    "api.transfers_create": API_TOKEN_ONLY,
+    "api.payment_requests": API_TOKEN_ONLY,
+    "api.payment_requests_create": API_TOKEN_ONLY,
+    "api.payment_request_accept": API_TOKEN_ONLY,
+    "api.payment_request_decline": API_TOKEN_ONLY,
+    "api.ring_export": API_TOKEN_ONLY,
     # Ring A: public page, sign-up, and renewing a listing from the expiry mail's link.
     "rings.public_page": PUBLIC,
     "members.signup": PUBLIC,
@@ -112,6 +135,7 @@ EXPECTED = {
     "disputes.case": OWNER_OR_COORDINATORS,
     "disputes.act": OWNER_OR_COORDINATORS,
     "audit.mine": OWN_MEMBERSHIP,
+    "portability.own_data": OWN_MEMBERSHIP,  # the AVG download of one's own data
     "messages.index": OWN_MEMBERSHIP,
     "stats.survey": OWN_MEMBERSHIP,  # the yearly survey: members answer for themselves
     "messages.react": OWN_MEMBERSHIP,
@@ -143,6 +167,7 @@ EXPECTED = {
     "disputes.queue": RING_A_COORDINATORS,
     "audit.index": RING_A_COORDINATORS,
     "audit.export": RING_A_COORDINATORS,
+    "portability.ring_export": RING_A_COORDINATORS,
     "stats.survey_admin": RING_A_COORDINATORS,
     # Platform admin.
     "admin.index": PLATFORM_ADMINS,
@@ -168,7 +193,7 @@ EXPECTED = {
                                 "/gemeente/<int:municipality_id>/rapport.csv": PLATFORM_ADMINS},
 }
 
-METHODS = ("GET", "POST")
+METHODS = ("GET", "POST", "PATCH")  # PATCH: the JSON API
 LOGIN_PATH = "/inloggen"
 # URL arguments that name a row of a ring: ring B's rows are used to guess ids.
 OBJECT_ID_ARGUMENTS = {"member_id", "transfer_id", "request_id", "listing_id", "picture_id",
@@ -214,6 +239,7 @@ class RingObjects:
             listing=self.listing, starter=self.neighbour, body="Kunt u mijn fiets maken?")
         # The trade made member and neighbour a tie ("Kende je deze persoon al?").
         self.tie = db.session.scalar(select(Tie).where(Tie.ring_id == self.ring.id))
+        self.api_token, _ = api_token_create(member=self.member, name="app", created_by=self.member.user)
 
 
 class World:
@@ -254,6 +280,7 @@ class World:
             "dispute_id": rows.dispute.id,
             "conversation_id": rows.conversation.id,
             "tie_id": rows.tie.id,
+            "token_id": rows.api_token.id,
             "ring_id": self.ring_a.id,
             "municipality_id": self.ring_a.municipality_id,
             "code": "en",
@@ -305,6 +332,8 @@ def outcome(response) -> str:
     """Classify a response as ``OK``, ``LOGIN`` or ``NF``; anything else is returned as is."""
     if response.status_code == 404:
         return NF
+    if response.status_code == 401 and response.mimetype == "application/problem+json":
+        return TOKEN
     if 300 <= response.status_code < 400:
         target = urlsplit(response.headers["Location"]).path
         return LOGIN if target == LOGIN_PATH else OK
@@ -337,7 +366,7 @@ def test_every_route_is_in_the_table(app):
             assert set(expected) == rules, f"{endpoint}: give a row for each of {sorted(rules)}"
         for row in expected.values() if isinstance(expected, dict) else [expected]:
             assert len(row) == len(ROLES), endpoint
-            assert set(row) <= {OK, LOGIN, NF}, endpoint
+            assert set(row) <= {OK, LOGIN, NF, TOKEN}, endpoint
 
 
 def expected_row(rule) -> dict:
@@ -380,7 +409,7 @@ def test_access_matrix(app, world, endpoint):
         for rule in rules:
             path = build_path(app, rule, world.url_values(endpoint))
             methods = [method for method in METHODS if method in rule.methods]
-            assert methods, f"{endpoint} accepts neither GET nor POST"
+            assert methods, f"{endpoint} accepts none of {METHODS}"
             for method in methods:
                 got = request_outcome(client, method, path)
                 expected = rows[rule.rule][role]

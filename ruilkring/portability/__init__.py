@@ -1,0 +1,1 @@
+"""Data portability: export of a ring or a member's own data, and import from other systems."""

@@ -1,0 +1,194 @@
+"""The generic CSV format: the layout of ruilkring's own ring export (docs/import.md).
+
+Files are told apart by name: ``members.csv``, ``transfers.csv`` and ``listings.csv``
+(a prefix or suffix is fine: ``2024-members.csv``). The other files of an export
+(accounts, categories, disputes, ...) are not imported and are passed over. A ZIP (for
+example the ring export itself) is read as the CSV files inside it.
+
+The columns are those of ``ruilkring.portability.export`` (MEMBERS, TRANSFERS,
+LISTINGS), by name, in any order; columns the importer does not use (names of payers,
+balances of accounts) are ignored. Required: members ``id`` and ``name``; transfers
+``id``, ``occurred_on``, ``payer_id``, ``payee_id`` and ``amount_minutes``; listings
+``id``, ``owner_id``, ``kind`` and ``title``. UTF-8 or Windows-1252, comma, semicolon or
+tab separated (``formats.csvfile`` works that out). This reader checks the form of each
+value (dates, whole minutes, true/false); the importer checks what they mean.
+
+No options.
+"""
+
+import dataclasses
+import functools
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from ruilkring.portability.export import LISTINGS, MEMBERS, TRANSFERS
+from ruilkring.portability.formats.csvfile import (
+    CsvFile,
+    RowError,
+    check_width,
+    open_csv,
+    parse_optional_date,
+)
+from ruilkring.portability.records import (
+    ImportBatch,
+    ListingRecord,
+    MemberRecord,
+    Problem,
+    TransferRecord,
+)
+
+NAME = "generic"
+REQUIRED = {
+    MEMBERS.name: ("id", "name"),
+    TRANSFERS.name: ("id", "occurred_on", "payer_id", "payee_id", "amount_minutes"),
+    LISTINGS.name: ("id", "owner_id", "kind", "title"),
+}
+# What a cell is, for messages; lazy, so the million rows of a history do not look them up.
+DATE, AMOUNT = _l("Datum"), _l("Bedrag")
+# Files of the export that are not imported.
+PASSED_OVER = ("accounts", "categories", "disputes", "dispute_events", "ties", "messages", "audit")
+
+
+def _int(value: str, what: str, *, minutes: bool = True) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        if minutes:
+            raise RowError(_("%(what)s '%(value)s' is geen heel aantal minuten.", what=what, value=value)) from None
+        raise RowError(_("%(what)s '%(value)s' is geen heel getal.", what=what, value=value)) from None
+
+
+def _bool(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("", "false", "0", "nee", "no"):
+        return False
+    if lowered in ("true", "1", "ja", "yes"):
+        return True
+    raise RowError(_("'%(value)s' is geen true of false.", value=value))
+
+
+def _member(file: str, line: int, row: dict) -> MemberRecord:
+    return MemberRecord(
+        file=file, line=line, source_id=row["id"], name=row["name"], email=row.get("email", ""),
+        status=row.get("status") or "active", neighbourhood=row.get("neighbourhood", ""),
+        phone=row.get("phone", ""), address=row.get("address", ""),
+        birth_year=_int(row.get("birth_year", ""), _("Geboortejaar"), minutes=False),
+        joined_on=parse_optional_date(row.get("joined_on", ""), _("Datum van toelating")),
+        min_balance=_int(row.get("min_balance_minutes", ""), _("Ondergrens")),
+        max_balance=_int(row.get("max_balance_minutes", ""), _("Bovengrens")),
+        balance=_int(row.get("balance_minutes", ""), _("Saldo")),
+        role=row.get("role") or "member", bio=row.get("bio", ""),
+        share_email=_bool(row.get("share_email", "")), share_phone=_bool(row.get("share_phone", "")),
+        share_address=_bool(row.get("share_address", "")),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(text: str):
+    """A transfer's date; cached, since a long history has a few thousand distinct days and
+    its million rows then share one date object each."""
+    return parse_optional_date(text, DATE)
+
+
+def _transfer(file: str, line: int, row: dict) -> TransferRecord:
+    occurred_on = _day(row["occurred_on"])
+    if occurred_on is None:
+        raise RowError(_("De datum ontbreekt."))
+    amount = _int(row["amount_minutes"], AMOUNT)
+    if amount is None:
+        raise RowError(_("Het bedrag ontbreekt."))
+    return TransferRecord(
+        file=file, line=line, source_id=row["id"], occurred_on=occurred_on,
+        # Interned: a long history names the same few thousand members over and over.
+        payer_id=sys.intern(row["payer_id"]), payee_id=sys.intern(row["payee_id"]), amount=amount,
+        description=row.get("description", ""), kind=sys.intern(row.get("kind") or "trade"),
+    )
+
+
+def _listing(file: str, line: int, row: dict) -> ListingRecord:
+    return ListingRecord(
+        file=file, line=line, source_id=row["id"], owner_id=row["owner_id"], kind=row["kind"],
+        title=row["title"], description=row.get("description", ""), category=row.get("category", ""),
+        valid_until=parse_optional_date(row.get("valid_until", ""), _("Geldig tot")),
+        created_on=parse_optional_date(row.get("created_on", ""), _("Datum van plaatsen")),
+        help_kind=row.get("help_kind") or "practical", place=row.get("place") or "in_neighbourhood",
+        status=row.get("status") or "active",
+        time_estimate=_int(row.get("time_estimate_minutes", ""), _("Tijdsduur")),
+    )
+
+
+READERS = {MEMBERS.name: (_member, "members"), TRANSFERS.name: (_transfer, "transfers"),
+           LISTINGS.name: (_listing, "listings")}
+
+
+def _files(paths, folder: Path) -> Iterator[CsvFile | Problem]:
+    """Each CSV file opened for reading, also those inside a ZIP (extracted to ``folder``)."""
+    for path in map(Path, paths):
+        if path.suffix.lower() != ".zip":
+            yield open_csv(path)
+            continue
+        try:
+            archive = zipfile.ZipFile(path)
+        except (OSError, zipfile.BadZipFile):
+            yield Problem(str(path), 0, _("Dit ZIP-bestand kan niet worden gelezen."))
+            continue
+        with archive:
+            for info in archive.infolist():
+                if info.filename.lower().endswith(".csv") and not info.is_dir():
+                    target = folder / f"{len(list(folder.iterdir()))}-{Path(info.filename).name}"
+                    target.write_bytes(archive.read(info))
+                    opened = open_csv(target)
+                    name = f"{path}:{info.filename}"
+                    yield dataclasses.replace(opened, name=name) if isinstance(opened, CsvFile) else \
+                        Problem(name, 0, opened.message)
+
+
+def _kind_of(name: str) -> str | None:
+    stem = Path(name.split(":")[-1]).stem.lower()
+    for kind in (*READERS, *PASSED_OVER):
+        if stem == kind or stem.endswith(("-" + kind, "_" + kind)) or stem.startswith((kind + "-", kind + "_")):
+            return kind
+    return None
+
+
+def read(paths, **options) -> ImportBatch:
+    """Read members, transfers and listings in the generic CSV format."""
+    if options:
+        raise TypeError(f"the generic format takes no options: {', '.join(options)}")
+    batch = ImportBatch(format=NAME)
+    with tempfile.TemporaryDirectory() as folder:
+        for opened in _files(paths, Path(folder)):
+            if isinstance(opened, Problem):
+                batch.problems.append(opened)
+                continue
+            kind = _kind_of(opened.name)
+            if kind is None:
+                batch.problems.append(Problem(opened.name, 0, _(
+                    "Onbekend bestand: de naam moet members.csv, transfers.csv of listings.csv zijn.")))
+            elif kind not in PASSED_OVER:
+                _read_file(batch, opened, kind)
+    return batch
+
+
+def _read_file(batch: ImportBatch, opened: CsvFile, kind: str) -> None:
+    make, attribute = READERS[kind]
+    records = getattr(batch, attribute)
+    missing = [column for column in REQUIRED[kind] if column not in opened.header]
+    if missing:
+        batch.problems.append(Problem(opened.name, 1, _("Kolommen ontbreken: %(columns)s.",
+                                                        columns=", ".join(missing))))
+        return
+    for line, cells in opened.rows(batch.problems):
+        try:
+            check_width(cells, opened.header)
+            records.append(make(opened.name, line, dict(zip(opened.header, cells, strict=True))))
+        except RowError as error:
+            batch.problems.append(Problem(opened.name, line, str(error)))

@@ -1,0 +1,150 @@
+"""Tokens as the credential of /api/v1, and errors as problem+json everywhere under it."""
+
+import hashlib
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from ruilkring import clock
+from ruilkring.api.models import ApiToken
+from ruilkring.api.services import api_token_revoke
+from ruilkring.extensions import db
+from ruilkring.listings.models import HelpKind, ListingKind, ListingPlace
+from ruilkring.listings.services import categories_create_defaults, listing_create
+from ruilkring.members.models import MemberStatus
+from tests.api.conftest import bearer, make_token
+from tests.helpers import reload
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["status"] == status and body["code"] == code
+    assert body["title"] and body["type"] == f"/api/v1/#{code}"
+    assert "Traceback" not in response.get_data(as_text=True)
+    return body
+
+
+def the_token() -> ApiToken:
+    db.session.expire_all()
+    return db.session.scalars(select(ApiToken)).one()
+
+
+def test_only_a_hash_of_the_token_is_stored(member):
+    token = make_token(member)
+    row = the_token()
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in (row.token_hash, row.hint, row.name)
+    assert token.startswith(row.hint)
+
+
+def test_a_valid_token_gives_access_without_cookies(client, member):
+    token = make_token(member)
+    response = client.get("/api/v1/me", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.get_json()["member_id"] == member.id
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer rk_nonsense", "Basic dXNlcjpwYXNz", "rk_x"])
+def test_missing_or_unknown_token_is_401(client, member, header):
+    make_token(member)
+    response = client.get("/api/v1/me", headers={"Authorization": header} if header else {})
+    assert_problem(response, 401, "unauthorized")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_revoked_token_is_401(client, member):
+    token = make_token(member)
+    api_token_revoke(token=the_token(), revoked_by=member.user)
+    assert_problem(client.get("/api/v1/me", headers=bearer(token)), 401, "unauthorized")
+
+
+def test_a_member_who_no_longer_takes_part_is_refused(client, member):
+    token = make_token(member)
+    member.status = MemberStatus.INACTIVE
+    assert_problem(client.get("/api/v1/me", headers=bearer(token)), 403, "forbidden")
+
+
+def test_use_is_noted_on_the_token(client, member):
+    moment = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    clock.freeze(moment)
+    token = make_token(member)
+    assert the_token().last_used_at is None
+    client.get("/api/v1/me", headers=bearer(token))
+    assert the_token().last_used_at == moment
+
+
+def test_the_session_is_no_credential(client, login, member):
+    login(member.user)
+    assert_problem(client.get("/api/v1/me"), 401, "unauthorized")
+
+
+def test_unknown_url_and_wrong_method_are_problems(client, member):
+    headers = bearer(make_token(member))
+    assert_problem(client.get("/api/v1/nothing-here", headers=headers), 404, "not_found")
+    assert_problem(client.delete("/api/v1/me", headers=headers), 405, "method_not_allowed")
+    assert_problem(client.get("/api/v1/listings/0", headers=headers), 404, "not_found")
+
+
+def test_malformed_json_and_other_media_types_are_problems(client, member, categories):
+    headers = bearer(make_token(member))
+    response = client.post("/api/v1/listings", data="{not json", headers=headers,
+                           content_type="application/json")
+    assert_problem(response, 400, "malformed_json")
+    response = client.post("/api/v1/listings", data={"title": "x"}, headers=headers)
+    assert_problem(response, 415, "unsupported_media_type")
+
+
+def test_invalid_fields_are_listed_per_field(client, member, categories):
+    headers = bearer(make_token(member))
+    response = client.post("/api/v1/listings", json={"kind": "gift", "title": ""}, headers=headers)
+    body = assert_problem(response, 422, "validation_failed")
+    assert {"kind", "title", "category_id"} <= body["errors"].keys()
+
+
+def test_coordinator_endpoints_are_404_for_members(client, member):
+    assert_problem(client.get("/api/v1/ring/export", headers=bearer(make_token(member))), 404, "not_found")
+
+
+def test_rows_of_another_ring_are_404(client, member, stranger, categories):
+    other_category = categories_create_defaults(ring=stranger.ring)[0]
+    listing = listing_create(owner=stranger, kind=ListingKind.OFFER, title="Fiets maken", description="",
+                             category_id=other_category.id, help_kind=HelpKind.PRACTICAL,
+                             place=ListingPlace.ONLINE, created_by=stranger.user)
+    headers = bearer(make_token(member))
+    assert_problem(client.get(f"/api/v1/listings/{listing.id}", headers=headers), 404, "not_found")
+    response = client.patch(f"/api/v1/listings/{listing.id}", json={"title": "Van mij"}, headers=headers)
+    assert_problem(response, 404, "not_found")
+    assert reload(listing).title == "Fiets maken"
+    # and paying a member of another ring is refused on the field
+    response = client.post("/api/v1/transfers", json={"payee_id": stranger.id, "amount_minutes": 30,
+                                                      "description": "klus"},
+                           headers={**headers, "Idempotency-Key": "k1"})
+    body = assert_problem(response, 422, "invalid")
+    assert "payee_id" in body["errors"]
+
+
+def test_the_rate_limit_answers_with_a_problem(app, client, member, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "2 per minute")
+    headers = bearer(make_token(member))
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    assert_problem(client.get("/api/v1/me", headers=headers), 429, "too_many_requests")
+
+
+
+def test_csrf_does_not_apply_to_the_api_but_to_the_token_page(app, client, login, member, categories,
+                                                              monkeypatch):
+    token = make_token(member)
+    login(member.user)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    response = client.post("/api/v1/listings", headers=bearer(token),
+                           json={"kind": "offer", "title": "Fiets", "category_id": categories[0].id})
+    assert response.status_code == 201
+    client.post("/account/api-sleutels", data={"member_id": member.id, "name": "zonder csrf"})
+    assert db.session.scalar(select(ApiToken).where(ApiToken.name == "zonder csrf")) is None
