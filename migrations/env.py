@@ -73,8 +73,10 @@ def render_item(type_, obj, autogen_context):
 
 def include_name(name, type_, parent_names):
     """Leave out the full-text search structures that migrations make and the models do
-    not map: SQLite's FTS5 tables and PostgreSQL's stored search vector."""
+    not map: SQLite's FTS5 tables, PostgreSQL's stored search vector and its index."""
     if type_ == "table" and name.startswith("listings_search"):
+        return False
+    if type_ == "index" and name == "ix_listings_search":  # PostgreSQL's GIN index
         return False
     return not (type_ == "column" and name == "search_vector")
 

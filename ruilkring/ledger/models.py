@@ -82,6 +82,7 @@ class Transfer(db.Model):
         CheckConstraint("payer_account_id <> payee_account_id", name="payer_not_payee"),
         CheckConstraint("(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_links_original"),
         Index("ix_transfers_ring_created", "ring_id", "created_at"),
+        Index("ix_transfers_ring_id", "ring_id", "id"),  # a ring's newest transfer
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

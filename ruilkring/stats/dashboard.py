@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask import g, has_request_context
 from flask_babel import format_date, get_locale, gettext
 from sqlalchemy import func, select
 
@@ -16,7 +17,7 @@ from ruilkring.listings.models import Category
 from ruilkring.members.models import Member
 from ruilkring.stats import metrics
 from ruilkring.stats.metrics import Period
-from ruilkring.stats.models import Tie, TieAnswer
+from ruilkring.stats.models import TieAnswer
 
 HELP_KINDS = ("practical", "social_emotional", "informative", "unknown")
 
@@ -175,18 +176,24 @@ def table_csv(table: dict) -> str:
 def data_version(ring_ids: list[int]) -> tuple:
     """Changes whenever anything the figures depend on changes: a transfer, a contact
     answer, a member joining or changing status, a category added or marked as care
-    (which the gemeente's figures merge). Cheap (indexed maxima). Edits that leave no
-    trace here (a member moving to another wijk, a category renamed) show once the entry
-    is older than ``CACHE_SECONDS``."""
-    return (
-        db.session.scalar(select(func.max(Transfer.id)).where(Transfer.ring_id.in_(ring_ids))),
-        db.session.scalar(select(func.max(TieAnswer.id)).join(Tie, Tie.id == TieAnswer.tie_id)
-                          .where(Tie.ring_id.in_(ring_ids))),
-        tuple(db.session.execute(select(func.max(Member.id), func.max(Member.status_changed_at), func.count())
-                                 .where(Member.ring_id.in_(ring_ids))).one()),
-        tuple(db.session.execute(select(func.max(Category.id), func.count().filter(Category.care))
-                                 .where(Category.ring_id.in_(ring_ids))).one()),
-    )
+    (which the gemeente's figures merge). Cheap: per ring an index lookup for the newest
+    transfer and answer, and maxima over the ring's members and categories; worked out
+    once per request. Edits that leave no trace here (a member moving to another wijk, a
+    category renamed) show once the entry is older than ``CACHE_SECONDS``."""
+    key = tuple(sorted(ring_ids))
+    versions = g.setdefault("stats_data_versions", {}) if has_request_context() else {}
+    if key not in versions:
+        versions[key] = (
+            tuple(db.session.scalar(select(func.max(Transfer.id)).where(Transfer.ring_id == ring_id))
+                  for ring_id in key),
+            tuple(db.session.scalar(select(func.max(TieAnswer.id)).where(TieAnswer.ring_id == ring_id))
+                  for ring_id in key),
+            tuple(db.session.execute(select(func.max(Member.id), func.max(Member.status_changed_at), func.count())
+                                     .where(Member.ring_id.in_(key))).one()),
+            tuple(db.session.execute(select(func.max(Category.id), func.count().filter(Category.care))
+                                     .where(Category.ring_id.in_(key))).one()),
+        )
+    return versions[key]
 
 
 _CACHE: dict[tuple, tuple[float, object]] = {}

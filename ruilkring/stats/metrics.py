@@ -9,19 +9,22 @@ two members: reversed trades and reversals do not count.
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 from datetime import UTC, date, datetime, time, timedelta
 
-import networkx as nx
-from sqlalchemy import and_, exists, func, or_, select
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from sqlalchemy import and_, exists, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from ruilkring import clock
 from ruilkring.extensions import db
-from ruilkring.ledger.models import Account, Transfer, TransferKind
+from ruilkring.ledger.models import Account, Entry, Transfer, TransferKind
 from ruilkring.listings.models import Category, Listing
 from ruilkring.members.models import Member, MemberStatus
 from ruilkring.rings.models import Neighbourhood
-from ruilkring.stats.models import ContactAnswer, MemberMonth, Tie, TieAnswer
+from ruilkring.stats.models import MemberMonth, Tie
 
 AGE_BANDS = ((0, 29, "<30"), (30, 44, "30-44"), (45, 64, "45-64"), (65, 79, "65-79"), (80, 200, "80+"))
 PARTNER_BINS = ("0", "1", "2-4", "5-9", "10+")
@@ -166,26 +169,24 @@ def monthly_series(ring_ids: list[int], period: Period) -> list[dict]:
     return rows
 
 
-def _answers_per_tie(ring_ids: list[int], period: Period):
-    """Ties formed in the period with how many "ja" and how many other real answers."""
-    yes = func.count().filter(TieAnswer.answer == ContactAnswer.YES)
-    answered = func.count().filter(TieAnswer.answer.in_((ContactAnswer.NO, ContactAnswer.BY_SIGHT)))
-    return (
-        select(Tie.id, Tie.first_date, yes.label("yes"), answered.label("answered"))
-        .outerjoin(TieAnswer, TieAnswer.tie_id == Tie.id)
-        .where(Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, _in(Tie.first_date, period))
-        .group_by(Tie.id, Tie.first_date).subquery()
-    )
+#: A tie is a new contact when both sides answered (no, or by sight) and neither said "ja".
+NEW_CONTACT = and_(Tie.answers_yes == 0, Tie.answers_other >= 2)
+
+
+def _ties_formed_in(ring_ids: list[int], period: Period):
+    return and_(Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, _in(Tie.first_date, period))
 
 
 def _ties_by_month(ring_ids: list[int], period: Period) -> dict[date, tuple[int, int]]:
-    per_tie = _answers_per_tie(ring_ids, period)
+    """New ties and new contacts per month, grouped per day in SQL (which both databases
+    do alike) and folded into months here."""
     counts: dict[date, list[int]] = defaultdict(lambda: [0, 0])
-    for first_date, yes, answered in db.session.execute(
-            select(per_tie.c.first_date, per_tie.c.yes, per_tie.c.answered)):
+    for first_date, ties, contacts in db.session.execute(
+            select(Tie.first_date, func.count(), func.count().filter(NEW_CONTACT))
+            .where(_ties_formed_in(ring_ids, period)).group_by(Tie.first_date)):
         month = first_date.replace(day=1)
-        counts[month][0] += 1
-        counts[month][1] += yes == 0 and answered >= 2
+        counts[month][0] += ties
+        counts[month][1] += contacts
     return {month: (new, contacts) for month, (new, contacts) in counts.items()}
 
 
@@ -208,11 +209,9 @@ class NewTies:
 def new_ties(ring_ids: list[int], period: Period) -> NewTies:
     """M2 new ties in the period, split by what the two sides answered, and M4: every new
     tie was formed by exactly one trade of the period, so M4 is new ties over trades."""
-    per_tie = _answers_per_tie(ring_ids, period)
     total, known, new = db.session.execute(select(
-        func.count(), func.count().filter(per_tie.c.yes > 0),
-        func.count().filter(and_(per_tie.c.yes == 0, per_tie.c.answered >= 2)),
-    )).one()
+        func.count(), func.count().filter(Tie.answers_yes > 0), func.count().filter(NEW_CONTACT),
+    ).where(_ties_formed_in(ring_ids, period))).one()
     trades = db.session.scalar(select(func.coalesce(func.sum(MemberMonth.trades_given), 0)).where(
         MemberMonth.ring_id.in_(ring_ids), _in(MemberMonth.month, period))) or 0
     return NewTies(total, new, known, total - known - new, int(trades), total)
@@ -220,11 +219,24 @@ def new_ties(ring_ids: list[int], period: Period) -> NewTies:
 
 # M5, M6, M9: the network up to the end of the period.
 
-def _pairs_until(ring_ids: list[int], end: date) -> dict[tuple[int, int], int]:
-    """Ties formed before ``end`` with their number of standing trades (to date)."""
-    rows = db.session.execute(select(Tie.member_low_id, Tie.member_high_id, Tie.trade_count).where(
-        Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, Tie.first_date < end)).all()
-    return {(a, b): count for a, b, count in rows}
+def _ties_until(ring_ids: list[int], end: date):
+    """The condition for ties formed before ``end``."""
+    return and_(Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, Tie.first_date < end)
+
+
+def largest_group(pairs) -> int:
+    """The number of members in the largest connected group of ``pairs`` (member id
+    pairs; a sparse graph's connected components, in C: a ring of 10,000 members has
+    hundreds of thousands of ties)."""
+    if not pairs:
+        return 0
+    ends = np.fromiter(chain.from_iterable(pairs), dtype=np.int64, count=2 * len(pairs)).reshape(-1, 2)
+    nodes, index = np.unique(ends, return_inverse=True)
+    index = index.reshape(ends.shape)
+    graph = coo_matrix((np.ones(len(ends), dtype=np.int8), (index[:, 0], index[:, 1])),
+                       shape=(len(nodes), len(nodes)))
+    _, labels = connected_components(graph, directed=False)
+    return int(np.bincount(labels).max())
 
 
 @dataclass
@@ -249,13 +261,12 @@ def network(ring_ids: list[int], period: Period) -> Network:
     """M5 trading partners per member, M6 repeat ties (pairs with two or more standing
     trades, counted to date) and M9 the largest connected group, for the network as it
     stood at the end of the period."""
-    pairs = _pairs_until(ring_ids, period.end)
-    partners = Counter()
-    graph = nx.Graph()
-    for a, b in pairs:
-        partners[a] += 1
-        partners[b] += 1
-        graph.add_edge(a, b)
+    until = _ties_until(ring_ids, period.end)
+    pairs, repeat_pairs = db.session.execute(
+        select(func.count(), func.count().filter(Tie.trade_count >= 2)).where(until)).one()
+    ends = union_all(select(Tie.member_low_id.label("member_id")).where(until),
+                     select(Tie.member_high_id).where(until)).subquery()
+    partners = dict(db.session.execute(select(ends.c.member_id, func.count()).group_by(ends.c.member_id)).all())
     members = db.session.scalars(select(Member.id).where(
         Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES),
         func.coalesce(Member.approved_at, Member.created_at) < _day_start(period.end))).all()
@@ -263,9 +274,8 @@ def network(ring_ids: list[int], period: Period) -> Network:
     bins = dict.fromkeys(PARTNER_BINS, 0)
     for count in counts:
         bins["0" if count == 0 else "1" if count == 1 else "2-4" if count <= 4 else "5-9" if count <= 9 else "10+"] += 1
-    largest = max((len(c) for c in nx.connected_components(graph)), default=0)
-    return Network(statistics.median(counts) if counts else 0, bins, len(pairs),
-                   sum(1 for c in pairs.values() if c >= 2), graph.number_of_nodes(), largest)
+    largest = largest_group(db.session.execute(select(Tie.member_low_id, Tie.member_high_id).where(until)).all())
+    return Network(statistics.median(counts) if counts else 0, bins, pairs, repeat_pairs, len(partners), largest)
 
 
 # M7: bridging across wijken and age bands.
@@ -290,24 +300,28 @@ class Bridging:
 def bridging(ring_ids: list[int], period: Period, by: str = "wijk") -> Bridging:
     """M7: the share of new ties that cross wijken (``by="wijk"``) or age bands
     (``by="age"``), beside the share expected if members mixed at random."""
-    def group(member) -> object:
-        if by == "wijk":
-            return member.neighbourhood_id
-        return age_band(member.birth_year, period.end)
+    def group(value) -> object:
+        return value if by == "wijk" else age_band(value, period.end)
 
+    column = (lambda member: member.neighbourhood_id) if by == "wijk" else (lambda member: member.birth_year)
     low, high = aliased(Member), aliased(Member)
-    rows = db.session.execute(
-        select(low, high).join(Tie, Tie.member_low_id == low.id).join(high, high.id == Tie.member_high_id)
-        .where(Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, _in(Tie.first_date, period))
-    ).all()
-    known = [(group(a), group(b)) for a, b in rows if group(a) is not None and group(b) is not None]
-    active_ids = db.session.scalars(select(MemberMonth.member_id).where(
-        MemberMonth.ring_id.in_(ring_ids), _in(MemberMonth.month, period)).distinct()).all()
-    active = db.session.scalars(select(Member).where(Member.id.in_(active_ids))).all() if active_ids else []
-    groups = Counter(g for g in (group(m) for m in active) if g is not None)
+    ties = across = 0
+    for a, b, count in db.session.execute(
+            select(column(low), column(high), func.count())
+            .select_from(Tie).join(low, low.id == Tie.member_low_id).join(high, high.id == Tie.member_high_id)
+            .where(_ties_formed_in(ring_ids, period), column(low).is_not(None), column(high).is_not(None))
+            .group_by(column(low), column(high))):
+        ties += count
+        across += count if group(a) != group(b) else 0
+    active = select(MemberMonth.member_id).where(MemberMonth.ring_id.in_(ring_ids), _in(MemberMonth.month, period))
+    groups = Counter()
+    for value, count in db.session.execute(
+            select(column(Member), func.count()).where(Member.id.in_(active), column(Member).is_not(None))
+            .group_by(column(Member))):
+        groups[group(value)] += count
     total = sum(groups.values())
     expected = 1 - sum((n / total) ** 2 for n in groups.values()) if total else None
-    return Bridging(len(known), sum(1 for a, b in known if a != b), expected)
+    return Bridging(ties, across, expected)
 
 
 # M10: named follow-up lists (coordinators only).
@@ -337,6 +351,24 @@ def dormant(ring_ids: list[int], today: date | None = None) -> list[tuple[Member
 
 # M11: retention by join cohort.
 
+def _joined_in(ring_ids: list[int], period: Period):
+    """(member id, joined at) of the members who joined in the period (left ones too)."""
+    joined = func.coalesce(Member.approved_at, Member.created_at)
+    return select(Member.id, joined.label("joined")).where(
+        Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES + (MemberStatus.LEFT,)),
+        joined >= _day_start(period.start), joined < _day_start(period.end))
+
+
+def _months_traded(members) -> dict[int, set[date]]:
+    """The months in which each of ``members`` (a query of member ids first) traded."""
+    months = defaultdict(set)
+    for member_id, month in db.session.execute(select(MemberMonth.member_id, MemberMonth.month).where(
+            MemberMonth.member_id.in_(select(members.subquery().c.id)),
+            or_(MemberMonth.trades_given > 0, MemberMonth.trades_received > 0))):
+        months[member_id].add(month)
+    return months
+
+
 @dataclass
 class Cohort:
     month: date
@@ -347,14 +379,9 @@ class Cohort:
 def retention(ring_ids: list[int], period: Period, horizon: int = 6) -> tuple[list[Cohort], float | None]:
     """For each join month in the period: the share of its members who traded in each of
     the following months; and the median days from joining to the first trade."""
-    members = db.session.execute(select(Member.id, func.coalesce(Member.approved_at, Member.created_at)).where(
-        Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES + (MemberStatus.LEFT,)),
-        func.coalesce(Member.approved_at, Member.created_at) >= _day_start(period.start),
-        func.coalesce(Member.approved_at, Member.created_at) < _day_start(period.end))).all()
-    months_traded = defaultdict(set)
-    for member_id, month in db.session.execute(select(MemberMonth.member_id, MemberMonth.month).where(
-            MemberMonth.ring_id.in_(ring_ids), or_(MemberMonth.trades_given > 0, MemberMonth.trades_received > 0))):
-        months_traded[member_id].add(month)
+    joined_in = _joined_in(ring_ids, period)
+    members = db.session.execute(joined_in).all()
+    months_traded = _months_traded(joined_in)
     cohorts: dict[date, list[int]] = defaultdict(list)
     joined_on = {}
     for member_id, joined in members:
@@ -370,12 +397,12 @@ def retention(ring_ids: list[int], period: Period, horizon: int = 6) -> tuple[li
             retained.append(None if target > today else
                             sum(1 for m in ids if target in months_traded[m]) / len(ids))
         result.append(Cohort(month, len(ids), retained))
+    # Each member's first trade, through their account's entries (indexed per account).
     first_trade = dict(db.session.execute(
-        select(Member.id, func.min(Transfer.occurred_on))
-        .join(Account, Account.member_id == Member.id)
-        .join(Transfer, or_(Transfer.payer_account_id == Account.id, Transfer.payee_account_id == Account.id))
-        .where(Member.id.in_(list(joined_on)), Transfer.kind == TransferKind.TRADE).group_by(Member.id)).all()) \
-        if joined_on else {}
+        select(Account.member_id, func.min(Transfer.occurred_on))
+        .join(Entry, Entry.account_id == Account.id).join(Transfer, Transfer.id == Entry.transfer_id)
+        .where(Account.member_id.in_(select(joined_in.subquery().c.id)), Transfer.kind == TransferKind.TRADE)
+        .group_by(Account.member_id)).all())
     days = [(first_trade[m] - joined_on[m]).days for m in joined_on if m in first_trade]
     return result, (statistics.median(days) if days else None)
 
@@ -425,17 +452,11 @@ def participation_by_group(ring_ids: list[int], period: Period, by: str = "wijk"
 def retention_in_quarters(ring_ids: list[int], joined_in: Period) -> tuple[int, int, int]:
     """Of the members who joined in ``joined_in``: how many, how many traded within three
     months of their join month, and how many in the three months after that."""
-    members = db.session.execute(select(Member.id, func.coalesce(Member.approved_at, Member.created_at)).where(
-        Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES + (MemberStatus.LEFT,)),
-        func.coalesce(Member.approved_at, Member.created_at) >= _day_start(joined_in.start),
-        func.coalesce(Member.approved_at, Member.created_at) < _day_start(joined_in.end))).all()
+    joiners = _joined_in(ring_ids, joined_in)
+    members = db.session.execute(joiners).all()
     if not members:
         return 0, 0, 0
-    months_traded = defaultdict(set)
-    for member_id, month in db.session.execute(select(MemberMonth.member_id, MemberMonth.month).where(
-            MemberMonth.member_id.in_([m for m, _ in members]),
-            or_(MemberMonth.trades_given > 0, MemberMonth.trades_received > 0))):
-        months_traded[member_id].add(month)
+    months_traded = _months_traded(joiners)
     first = second = 0
     for member_id, joined in members:
         start = joined.date().replace(day=1)

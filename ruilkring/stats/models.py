@@ -35,6 +35,11 @@ class Tie(db.Model):
     # Trades that stand (not reversed). Zero: the pair traded only by mistake; no tie.
     trade_count: Mapped[int] = mapped_column(default=0)
     minutes: Mapped[int] = mapped_column(default=0)
+    # The two sides' answers to the contact question, counted here by ``tie_answer`` (and
+    # repaired by ``ties_rebuild``) so the dashboards need no join: "ja", and "nee" or
+    # "van gezicht". A new contact has two answers and no "ja".
+    answers_yes: Mapped[int] = mapped_column(default=0, server_default="0")
+    answers_other: Mapped[int] = mapped_column(default=0, server_default="0")
 
     member_low = relationship("Member", foreign_keys=[member_low_id])
     member_high = relationship("Member", foreign_keys=[member_high_id])
@@ -53,9 +58,13 @@ class TieAnswer(db.Model):
     """One side's answer to the contact question, asked once per tie."""
 
     __tablename__ = "tie_answers"
-    __table_args__ = (UniqueConstraint("tie_id", "member_id"),)
+    __table_args__ = (
+        UniqueConstraint("tie_id", "member_id"),
+        Index("ix_tie_answers_ring_id", "ring_id", "id"),  # the dashboards' newest answer
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    ring_id: Mapped[int] = mapped_column(ForeignKey("rings.id"))
     tie_id: Mapped[int] = mapped_column(ForeignKey("ties.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     answer: Mapped[ContactAnswer] = mapped_column(str_enum(ContactAnswer))

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from ruilkring.extensions import db
 from ruilkring.members.models import Member
-from ruilkring.stats.models import ContactAnswer, Tie, TieAnswer
+from ruilkring.stats.metrics import NEW_CONTACT
+from ruilkring.stats.models import Tie
 
 PALETTE = ("#0b5d3b", "#1d4f91", "#a3000b", "#8a6d00", "#5b2c83", "#00727a", "#9a4d00", "#4a4a4a")
 
@@ -52,10 +53,10 @@ def network_map(*, ring_id: int, until: date, size: int = 800) -> tuple[list[Nod
     """Nodes and edges of the ties formed before ``until``, scaled to a ``size`` square,
     and the legend (wijk, colour)."""
     ties = db.session.execute(
-        select(Tie.id, Tie.member_low_id, Tie.member_high_id, Tie.trade_count)
+        select(Tie.member_low_id, Tie.member_high_id, Tie.trade_count, NEW_CONTACT)
         .where(Tie.ring_id == ring_id, Tie.trade_count > 0, Tie.first_date < until)
     ).all()
-    positions = _layout(ring_id, until, tuple(sorted((a, b, n) for _, a, b, n in ties)))
+    positions = _layout(ring_id, until, tuple(sorted((a, b, n) for a, b, n, _ in ties)))
     members = {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(list(positions))))}
     wijken = sorted({m.neighbourhood.name if m.neighbourhood else "?" for m in members.values()})
     colours = {wijk: PALETTE[i % len(PALETTE)] for i, wijk in enumerate(wijken)}
@@ -66,14 +67,5 @@ def network_map(*, ring_id: int, until: date, size: int = 800) -> tuple[list[Nod
         wijk = member.neighbourhood.name if member.neighbourhood else "?"
         nodes[member_id] = Node(member_id, member.name, wijk, colours[wijk],
                                 margin + (x + 1) / 2 * (size - 2 * margin), margin + (y + 1) / 2 * (size - 2 * margin))
-    answers: dict[int, list[ContactAnswer]] = {}
-    if ties:
-        for tie_id, answer in db.session.execute(
-                select(TieAnswer.tie_id, TieAnswer.answer).where(TieAnswer.tie_id.in_([t[0] for t in ties]))):
-            answers.setdefault(tie_id, []).append(answer)
-    edges = []
-    for tie_id, a, b, count in ties:
-        given = answers.get(tie_id, [])
-        new = len(given) == 2 and ContactAnswer.YES not in given and ContactAnswer.SKIPPED not in given
-        edges.append(Edge(nodes[a], nodes[b], count, new))
+    edges = [Edge(nodes[a], nodes[b], count, bool(new)) for a, b, count, new in ties]
     return list(nodes.values()), edges, list(colours.items())

@@ -67,7 +67,7 @@ def rollups_rebuild(*, ring_id: int) -> int:
                literal(0).label("received"), standing.c.amount.label("m_given"), literal(0).label("m_received")),
         select(standing.c.payee, standing.c.month, literal(0), literal(1), literal(0), standing.c.amount),
     ).subquery()
-    result = db.session.execute(
+    db.session.execute(
         insert(MemberMonth).from_select(
             ["ring_id", "member_id", "month", "trades_given", "trades_received", "minutes_given", "minutes_received"],
             select(literal(ring_id), sides.c.member_id, sides.c.month, func.sum(sides.c.given),
@@ -76,4 +76,5 @@ def rollups_rebuild(*, ring_id: int) -> int:
         )
     )
     db.session.flush()
-    return result.rowcount
+    # Counted, since the drivers differ in what rowcount says after INSERT ... SELECT.
+    return db.session.scalar(select(func.count()).select_from(MemberMonth).where(MemberMonth.ring_id == ring_id))

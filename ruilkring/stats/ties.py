@@ -7,7 +7,7 @@ same pair). ``ties_rebuild`` recomputes a ring's ties from its transfers, for bu
 imports and the ``stats rebuild-ties`` command; answers to the contact question survive it.
 """
 
-from sqlalchemy import and_, case, exists, func, insert, or_, select
+from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ruilkring.errors import DomainError
@@ -81,12 +81,16 @@ def tie_record_reversal(*, original: Transfer) -> None:
 
 
 def ties_rebuild(*, ring_id: int) -> int:
-    """Recompute every tie of the ring from its standing trades; returns how many ties
-    there are. Existing tie rows (and their answers) are updated, not replaced."""
+    """Recompute every tie of the ring from its standing trades, and the answer counts on
+    each tie from its answers; returns how many ties there are. Existing tie rows (and
+    their answers) are kept; only rows that differ are written, so a nightly run over a
+    ring that is in order writes nothing. Works on plain rows, not ORM objects, so a ring
+    with hundreds of thousands of ties fits in modest memory."""
     payer, payee, reversal = aliased(Account), aliased(Account), aliased(Transfer)
     low_expr = case((payer.member_id < payee.member_id, payer.member_id), else_=payee.member_id)
     high_expr = case((payer.member_id < payee.member_id, payee.member_id), else_=payer.member_id)
-    rows = db.session.execute(
+    trades = {(low, high): (count, minutes, first_id, first_date, last_date)
+              for low, high, count, minutes, first_id, first_date, last_date in db.session.execute(
         select(low_expr, high_expr, func.count(), func.sum(Transfer.amount), func.min(Transfer.id),
                func.min(Transfer.occurred_on), func.max(Transfer.occurred_on))
         .join(payer, payer.id == Transfer.payer_account_id)
@@ -94,30 +98,29 @@ def ties_rebuild(*, ring_id: int) -> int:
         .where(Transfer.ring_id == ring_id, Transfer.kind == TransferKind.TRADE,
                payer.member_id.is_not(None), payee.member_id.is_not(None),
                ~exists().where(reversal.reverses_id == Transfer.id))
-        .group_by(low_expr, high_expr)
-    ).all()
-    existing = {(t.member_low_id, t.member_high_id): t for t in db.session.scalars(
-        select(Tie).where(Tie.ring_id == ring_id))}
-    new_rows = []
-    seen = set()
-    for low, high, count, minutes, first_id, first_date, last_date in rows:
-        seen.add((low, high))
-        values = dict(trade_count=count, minutes=minutes, first_transfer_id=first_id,
-                      first_date=first_date, last_date=last_date)
-        tie = existing.get((low, high))
-        if tie is None:
-            new_rows.append(dict(ring_id=ring_id, member_low_id=low, member_high_id=high, **values))
-        else:
-            for key, value in values.items():
-                setattr(tie, key, value)
-    for pair, tie in existing.items():
-        if pair not in seen:
-            tie.trade_count, tie.minutes = 0, 0
-            tie.first_transfer_id = tie.first_date = tie.last_date = None
-    if new_rows:
-        db.session.execute(insert(Tie), new_rows)
+        .group_by(low_expr, high_expr))}
+    tie_count = len(trades)
+    answers = {tie_id: (yes, other) for tie_id, yes, other in db.session.execute(
+        select(TieAnswer.tie_id, func.count().filter(TieAnswer.answer == ContactAnswer.YES),
+               func.count().filter(TieAnswer.answer.in_((ContactAnswer.NO, ContactAnswer.BY_SIGHT))))
+        .where(TieAnswer.ring_id == ring_id).group_by(TieAnswer.tie_id))}
+    columns = ("trade_count", "minutes", "first_transfer_id", "first_date", "last_date")
+    changed = []
+    for row in db.session.execute(
+            select(Tie.id, Tie.member_low_id, Tie.member_high_id, *(getattr(Tie, c) for c in columns),
+                   Tie.answers_yes, Tie.answers_other).where(Tie.ring_id == ring_id)):
+        tie_id, low, high, *stored = row
+        wanted = (*trades.pop((low, high), (0, 0, None, None, None)), *answers.get(tie_id, (0, 0)))
+        if tuple(stored) != wanted:
+            changed.append(dict(zip(("id", *columns, "answers_yes", "answers_other"), (tie_id, *wanted))))
+    if changed:
+        db.session.execute(update(Tie), changed)
+    if trades:  # pairs that traded but have no tie row yet
+        db.session.execute(insert(Tie), [
+            dict(ring_id=ring_id, member_low_id=low, member_high_id=high, **dict(zip(columns, values)))
+            for (low, high), values in trades.items()])
     db.session.flush()
-    return len(rows)
+    return tie_count
 
 
 def tie_answer(*, tie: Tie, member: Member, answer: ContactAnswer) -> TieAnswer:
@@ -128,8 +131,14 @@ def tie_answer(*, tie: Tie, member: Member, answer: ContactAnswer) -> TieAnswer:
                                                          TieAnswer.member_id == member.id))
     if existing is not None:
         return existing
-    row = TieAnswer(tie_id=tie.id, member_id=member.id, answer=ContactAnswer(answer))
+    row = TieAnswer(ring_id=tie.ring_id, tie_id=tie.id, member_id=member.id, answer=ContactAnswer(answer))
     db.session.add(row)
+    # Counted in SQL (answers_yes = answers_yes + 1), so the two sides answering at the
+    # same moment cannot lose one another's count.
+    if row.answer == ContactAnswer.YES:
+        tie.answers_yes = Tie.answers_yes + 1
+    elif row.answer in (ContactAnswer.NO, ContactAnswer.BY_SIGHT):
+        tie.answers_other = Tie.answers_other + 1
     db.session.flush()
     return row
 

@@ -74,6 +74,34 @@ def test_contact_question_is_asked_once_per_side(ring):
     again = tie_answer(tie=tie, member=a, answer=ContactAnswer.YES)
     assert again.answer == ContactAnswer.NO
     assert unanswered_ties(member=a) == [] and unanswered_ties(member=b) == [tie]
+    assert (tie.answers_yes, tie.answers_other) == (0, 1)  # counted once
+
+
+def test_answer_counts_on_the_tie_follow_the_answers_and_a_rebuild_repairs_them(ring):
+    a, b, c = (factories.MemberFactory(ring=ring) for _ in range(3))
+    pay(a, b, 60, "1")
+    pay(a, c, 30, "2")
+    tie_ab, tie_ac = sorted(db.session.scalars(select(Tie)), key=lambda t: t.id)
+    tie_answer(tie=tie_ab, member=a, answer=ContactAnswer.NO)
+    tie_answer(tie=tie_ab, member=b, answer=ContactAnswer.BY_SIGHT)
+    tie_answer(tie=tie_ac, member=a, answer=ContactAnswer.YES)
+    tie_answer(tie=tie_ac, member=c, answer=ContactAnswer.SKIPPED)
+    db.session.commit()
+    counts = lambda: sorted((t.answers_yes, t.answers_other) for t in db.session.scalars(select(Tie)))  # noqa: E731
+    assert counts() == [(0, 2), (1, 0)]
+    tie_ab.answers_other, tie_ac.answers_yes = 7, 0  # damaged, e.g. by a bulk load
+    db.session.commit()
+    ties_rebuild(ring_id=ring.id)
+    db.session.commit()
+    db.session.expire_all()
+    assert counts() == [(0, 2), (1, 0)]
+
+
+def test_largest_group_counts_the_members_of_the_biggest_connected_part():
+    from ruilkring.stats.metrics import largest_group
+
+    assert largest_group([]) == 0
+    assert largest_group([(1, 2), (2, 3), (10, 11), (3, 4), (20, 21), (21, 22)]) == 4
 
 
 def test_monthly_rollups_follow_trades_and_reversals_and_match_a_rebuild(ring, coordinator):
