@@ -251,11 +251,10 @@ LISTING_FIELDS_BACK = {"time_estimate_minutes": "time_estimate"}
 def listings():
     """Search the ring's offers and requests, with the parameters of the listings page."""
     query: s.ListingQuery = request.context.query
-    search = listing_selectors.listing_search(
+    page = listing_selectors.listing_search_page(
         ring=g.ring, q=query.q, kind=query.kind, category_id=query.category, neighbourhood_id=query.wijk,
-        new_this_week=query.new, sort=query.sort, viewer=g.member,
+        new_this_week=query.new, sort=query.sort, viewer=g.member, page=query.page, per_page=query.per_page,
     )
-    page = db.paginate(search, page=query.page, per_page=query.per_page, error_out=False)
     return s.ListingPage(items=[_listing_out(listing) for listing in page.items], page=query.page,
                          per_page=query.per_page, total=page.total or 0)
 

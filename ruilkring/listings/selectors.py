@@ -5,6 +5,7 @@ import re
 from datetime import date, timedelta
 
 from sqlalchemy import Select, exists, func, literal_column, or_, select, text, true
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ruilkring import clock
@@ -53,12 +54,12 @@ def visible_listings(*, ring: Ring) -> Select:
 
 def listing_search(
     *, ring: Ring, q: str = "", kind: str | None = None, category_id: int | None = None,
-    neighbourhood_id: int | None = None, new_this_week: bool = False, sort: str = "newest",
-    viewer: Member | None = None, since=None,
+    neighbourhood_id: int | None = None, new_this_week: bool = False, since=None,
 ) -> Select:
-    """Search the ring's visible listings: words in title or description (prefixes,
-    accent- and case-insensitive), kind, category, the owner's wijk, new this week (or
-    since a moment), sorted by newest or with the viewer's own wijk first."""
+    """Search the ring's visible listings, newest first: words in title or description
+    (prefixes, accent- and case-insensitive), kind, category, the owner's wijk, new this
+    week (or since a moment). ``listing_search_page`` pages it, with the viewer's own wijk
+    first when asked."""
     # The owner comes from the join that visible_listings already makes (a second,
     # eager join of members would only widen every row the database sorts).
     query = visible_listings(ring=ring).options(
@@ -79,10 +80,38 @@ def listing_search(
         since = clock.now() - timedelta(days=7)
     if since is not None:
         query = query.where(Listing.created_at >= since)
-    order = [Listing.created_at.desc(), Listing.id.desc()]
+    return query.order_by(Listing.created_at.desc(), Listing.id.desc())
+
+
+class _OwnWijkFirst(SelectPagination):
+    """Pages of "mijn wijk eerst": the listings of the viewer's wijk, newest first, then
+    all others, newest first. Each part is read in the order the ``created_at`` index
+    gives, so no query sorts every listing by wijk (docs/BENCHMARKS.md)."""
+
+    def _query_items(self) -> list[Listing]:
+        query, wijk, session = self._query_args["select"], self._query_args["wijk"], self._query_args["session"]
+        own = query.where(Member.neighbourhood_id == wijk)
+        own_count = session.scalar(select(func.count()).select_from(own.order_by(None).subquery()))
+        offset, items = self._query_offset, []
+        if offset < own_count:
+            items = list(session.scalars(own.limit(self.per_page).offset(offset)).unique())
+        if len(items) < self.per_page:
+            others = query.where(Member.neighbourhood_id.is_distinct_from(wijk))
+            items += session.scalars(others.limit(self.per_page - len(items))
+                                     .offset(max(0, offset - own_count))).unique()
+        return items
+
+
+def listing_search_page(
+    *, page: int | None, per_page: int, sort: str = "newest", viewer: Member | None = None, **criteria,
+) -> Pagination:
+    """One page of ``listing_search(**criteria)``, newest first, or with the viewer's own
+    wijk first (``sort="nearby"``)."""
+    query = listing_search(**criteria)
     if sort == "nearby" and viewer is not None and viewer.neighbourhood_id is not None:
-        order.insert(0, (Member.neighbourhood_id == viewer.neighbourhood_id).desc())
-    return query.order_by(*order)
+        return _OwnWijkFirst(select=query, session=db.session, wijk=viewer.neighbourhood_id, page=page,
+                             per_page=per_page, error_out=False)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
 def listing_matches(*, listing: Listing, limit: int = 5) -> list[Listing]:

@@ -82,12 +82,11 @@ def index():
         (c.id, c.name) for c in selectors.ring_categories(ring=g.ring)]
     form.wijk.choices = [("", _l("Alle wijken"))] + [(n.id, n.name) for n in g.ring.neighbourhoods]
     form.validate()
-    query = selectors.listing_search(
+    page = selectors.listing_search_page(
         ring=g.ring, q=form.q.data or "", kind=form.kind.data or None, category_id=form.category.data,
         neighbourhood_id=form.wijk.data, new_this_week=bool(form.new.data), sort=form.sort.data or "newest",
-        viewer=g.member,
+        viewer=g.member, page=None, per_page=PER_PAGE,
     )
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
     context = dict(form=form, page=page)
     if htmx_targets("results"):
         return render_template("listings/_results.html", **context)

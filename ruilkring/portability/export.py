@@ -39,13 +39,14 @@ from ruilkring.audit.services import audit_record
 from ruilkring.auth.models import User
 from ruilkring.disputes.models import Dispute, DisputeEvent
 from ruilkring.extensions import db
-from ruilkring.ledger.models import Account, AccountKind, Transfer
+from ruilkring.ledger.models import Account, AccountKind, PaymentRequest, Transfer
 from ruilkring.listings.models import Category, Listing
 from ruilkring.members.models import Member
 from ruilkring.messages.models import Conversation, Message
+from ruilkring.notifications.models import Notification
 from ruilkring.portability.records import SYSTEM_OPENING, SYSTEM_POT
 from ruilkring.rings.models import Neighbourhood, Ring
-from ruilkring.stats.models import Tie
+from ruilkring.stats.models import Survey, SurveyParticipation, Tie, TieAnswer
 
 FORMAT_NAME = "ruilkring-export"
 FORMAT_VERSION = 1
@@ -282,6 +283,59 @@ def _messages_query(scope: Scope) -> Select:
     )
 
 
+def _payment_requests_query(scope: Scope) -> Select:
+    counterpart = aliased(Member)
+    is_payer = PaymentRequest.payer_id == scope.member.id
+    return (
+        select(PaymentRequest.id.label("id"), case((is_payer, "payer"), else_="payee").label("role"),
+               counterpart.id.label("counterpart_id"), User.name.label("counterpart_name"),
+               PaymentRequest.amount.label("amount_minutes"), PaymentRequest.description.label("description"),
+               PaymentRequest.status.label("status"), PaymentRequest.decline_reason.label("decline_reason"),
+               PaymentRequest.listing_id.label("listing_id"), PaymentRequest.transfer_id.label("transfer_id"),
+               PaymentRequest.created_at.label("created_at"), PaymentRequest.expires_at.label("expires_at"),
+               PaymentRequest.decided_at.label("decided_at"))
+        .join(counterpart, counterpart.id == case((is_payer, PaymentRequest.payee_id),
+                                                  else_=PaymentRequest.payer_id))
+        .join(User, User.id == counterpart.user_id)
+        .where(PaymentRequest.ring_id == scope.ring.id,
+               or_(is_payer, PaymentRequest.payee_id == scope.member.id))
+        .order_by(PaymentRequest.id)
+    )
+
+
+def _notifications_query(scope: Scope) -> Select:
+    return (
+        select(Notification.id.label("id"), Notification.text.label("text"), Notification.link.label("link"),
+               Notification.created_at.label("created_at"), Notification.read_at.label("read_at"))
+        .where(Notification.ring_id == scope.ring.id, Notification.user_id == scope.member.user_id)
+        .order_by(Notification.id)
+    )
+
+
+def _contact_answers_query(scope: Scope) -> Select:
+    other = aliased(Member)
+    return (
+        select(other.id.label("other_member_id"), User.name.label("other_member_name"),
+               TieAnswer.answer.label("answer"), TieAnswer.answered_at.label("answered_at"))
+        .join(Tie, Tie.id == TieAnswer.tie_id)
+        .join(other, other.id == case((Tie.member_low_id == scope.member.id, Tie.member_high_id),
+                                      else_=Tie.member_low_id))
+        .join(User, User.id == other.user_id)
+        .where(TieAnswer.ring_id == scope.ring.id, TieAnswer.member_id == scope.member.id)
+        .order_by(TieAnswer.id)
+    )
+
+
+def _survey_participations_query(scope: Scope) -> Select:
+    return (
+        select(Survey.id.label("survey_id"), Survey.opens_on.label("opens_on"),
+               Survey.closes_on.label("closes_on"))
+        .join(SurveyParticipation, SurveyParticipation.survey_id == Survey.id)
+        .where(Survey.ring_id == scope.ring.id, SurveyParticipation.member_id == scope.member.id)
+        .order_by(Survey.opens_on, Survey.id)
+    )
+
+
 def _audit_query(scope: Scope) -> Select:
     return (
         select(AuditEvent.id.label("id"), AuditEvent.action.label("action"), User.name.label("actor_name"),
@@ -447,8 +501,50 @@ AUDIT = Table("audit", _l("Wat coördinatoren en beheerders over u vastlegden in
     Column("created_at", _l("Moment (UTC).")),
 ), _audit_query)
 
+PAYMENT_REQUESTS = Table("payment_requests", _l("Betaalverzoeken die u stuurde of kreeg."), (
+    Column("id", _l("Nummer van het betaalverzoek.")),
+    Column("role", _l("payer (u werd gevraagd te betalen) of payee (u vroeg om betaling).")),
+    Column("counterpart_id", _l("Nummer van het andere lid.")),
+    Column("counterpart_name", _l("Naam van het andere lid.")),
+    Column("amount_minutes", _l("Bedrag in minuten.")),
+    Column("description", _l("Omschrijving.")),
+    Column("status", _l("pending (wacht op antwoord), accepted (betaald), declined (geweigerd), cancelled "
+                        "(ingetrokken) of expired (verlopen).")),
+    Column("decline_reason", _l("Bij een weigering: de opgegeven reden.")),
+    Column("listing_id", _l("Het aanbod of de vraag waar het verzoek over ging.")),
+    Column("transfer_id", _l("Bij een betaald verzoek: de transactie.")),
+    Column("created_at", _l("Moment van versturen (UTC).")),
+    Column("expires_at", _l("Moment waarop het verzoek verloopt als er geen antwoord komt (UTC).")),
+    Column("decided_at", _l("Moment van betalen, weigeren, intrekken of verlopen (UTC).")),
+), _payment_requests_query)
+
+NOTIFICATIONS = Table("notifications", _l("Meldingen die u in deze kring kreeg."), (
+    Column("id", _l("Nummer van de melding.")),
+    Column("text", _l("De tekst.")),
+    Column("link", _l("De pagina waar de melding naar verwijst.")),
+    Column("created_at", _l("Moment van de melding (UTC).")),
+    Column("read_at", _l("Moment van lezen (UTC); leeg als nog niet gelezen.")),
+), _notifications_query)
+
+CONTACT_ANSWERS = Table("contact_answers", _l("Uw antwoorden op de vraag of u iemand met wie u ruilde al "
+                                              "kende."), (
+    Column("other_member_id", _l("Nummer van het lid met wie u ruilde.")),
+    Column("other_member_name", _l("Naam van dat lid.")),
+    Column("answer", _l("yes (ja), by_sight (van gezicht), no (nee) of skipped (zeg ik liever niet).")),
+    Column("answered_at", _l("Moment van antwoorden (UTC).")),
+), _contact_answers_query)
+
+SURVEY_PARTICIPATIONS = Table("survey_participations", _l(
+    "De enquêtes van de kring die u invulde. Alleen dát u meedeed: uw antwoorden zijn anoniem bewaard, "
+    "zonder verband met u, en kunnen daarom niet aan u worden gekoppeld of meegegeven."), (
+    Column("survey_id", _l("Nummer van de enquête.")),
+    Column("opens_on", _l("Eerste dag van de enquête.")),
+    Column("closes_on", _l("Laatste dag van de enquête.")),
+), _survey_participations_query)
+
 RING_TABLES = (MEMBERS, ACCOUNTS, TRANSFERS, LISTINGS, CATEGORIES, DISPUTES, DISPUTE_EVENTS, TIES)
-MEMBER_TABLES = (MEMBERS, TRANSFERS, LISTINGS, MESSAGES, DISPUTES, DISPUTE_EVENTS, AUDIT)
+MEMBER_TABLES = (MEMBERS, TRANSFERS, PAYMENT_REQUESTS, LISTINGS, MESSAGES, NOTIFICATIONS, DISPUTES, DISPUTE_EVENTS,
+                 CONTACT_ANSWERS, SURVEY_PARTICIPATIONS, AUDIT)
 
 
 # Writing
@@ -566,8 +662,10 @@ def ring_export_zip(*, ring: Ring, exported_by: User | None = None) -> bytes:
 
 def member_export_zip(*, member: Member) -> bytes:
     """A member's own data in one ring (AVG right of access): profile and account, their
-    transfers, listings, messages sent and received, disputes they are party to (without
-    coordinators' private notes) and the audit entries about them."""
+    transfers, payment requests, listings, messages sent and received, notifications,
+    disputes they are party to (without coordinators' private notes), contact answers, the
+    surveys they took part in (never their answers: those are anonymous) and the audit
+    entries about them."""
     buffer = io.BytesIO()
     header = {"format": FORMAT_NAME + "-member", "version": FORMAT_VERSION, "exported_at": _cell(clock.now()),
               "ring": {"slug": member.ring.slug, "name": member.ring.name}}

@@ -73,8 +73,31 @@ def test_filters_kind_category_wijk_and_new_this_week(ring, categories):
     assert found(ring, category_id=categories[0].id) == ["Oud aanbod"]
     assert found(ring, neighbourhood_id=north.id) == ["Oud aanbod"]
     assert found(ring, new_this_week=True) == ["Vraag tuin"]
-    assert found(ring, sort="nearby", viewer=alice) == ["Oud aanbod", "Vraag tuin"]
     assert found(ring) == ["Vraag tuin", "Oud aanbod"]
+
+
+def page_titles(ring, page, per_page=2, **criteria):
+    db.session.commit()
+    result = selectors.listing_search_page(ring=ring, page=page, per_page=per_page, **criteria)
+    return [listing.title for listing in result.items], result.total
+
+
+def test_own_wijk_first_pages_through_the_own_wijk_then_the_others(ring, categories):
+    north, south = ring.neighbourhoods
+    alice = factories.MemberFactory(ring=ring, neighbourhood=north)
+    bob = factories.MemberFactory(ring=ring, neighbourhood=south)
+    nowhere = factories.MemberFactory(ring=ring, neighbourhood=None)
+    for owner, title in ((alice, "N1"), (bob, "S1"), (alice, "N2"), (nowhere, "X1"), (alice, "N3"), (bob, "S2")):
+        post(owner, title, category=categories[0])
+        clock.freeze(clock.now() + timedelta(minutes=1))
+    clock.freeze(None)
+    # Newest first within the own wijk, then newest first among all others (no wijk too).
+    pages = [page_titles(ring, n, sort="nearby", viewer=alice) for n in (1, 2, 3, 4)]
+    assert pages == [(["N3", "N2"], 6), (["N1", "S2"], 6), (["X1", "S1"], 6), ([], 6)]
+    assert page_titles(ring, 1, per_page=4, sort="nearby", viewer=alice, q="s") == (["S2", "S1"], 2)
+    # Without a wijk of one's own, or sorted by date: newest first.
+    assert page_titles(ring, 1, per_page=6, sort="nearby", viewer=nowhere)[0] == ["S2", "N3", "X1", "N2", "S1", "N1"]
+    assert page_titles(ring, 1, per_page=6)[0] == ["S2", "N3", "X1", "N2", "S1", "N1"]
 
 
 def test_only_active_unexpired_listings_of_taking_part_members_of_the_ring(ring, categories):

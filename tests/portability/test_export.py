@@ -11,17 +11,24 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ruilkring import clock
 from ruilkring.audit.models import AuditEvent
 from ruilkring.disputes import services as dispute_services
 from ruilkring.disputes.models import DisputeReason, DisputeRequest
 from ruilkring.extensions import db
+from ruilkring.ledger import services as ledger_services
 from ruilkring.ledger.services import limits_set
 from ruilkring.listings import services as listing_services
 from ruilkring.listings.models import HelpKind, ListingKind, ListingPlace
 from ruilkring.members.services import member_erase
 from ruilkring.messages.services import conversation_start_direct
+from ruilkring.notifications.models import Notification
+from ruilkring.notifications.services import notification_create
 from ruilkring.portability import export, importer
 from ruilkring.portability.formats import generic
+from ruilkring.stats import survey as surveys
+from ruilkring.stats.models import ContactAnswer, Tie
+from ruilkring.stats.ties import tie_answer
 from tests import factories
 from tests.helpers import count, pay, text, url
 
@@ -162,6 +169,69 @@ def test_a_member_downloads_their_own_data_and_nobody_elses(client, login_as, hi
     for secret in ("Privé: Anna klaagt vaker.", "Geheim tussen Bert en Carla", bert.user.email, carla.user.email,
                    "Nieuw lid"):
         assert secret not in everything
+
+
+def tie_of(one, other) -> Tie:
+    low, high = sorted((one.id, other.id))
+    return db.session.scalar(select(Tie).where(Tie.member_low_id == low, Tie.member_high_id == high))
+
+
+def test_own_data_has_payment_requests_notifications_contact_answers_and_surveys(history, anna, bert, carla,
+                                                                                  coby, stranger):
+    asked = ledger_services.payment_request_create(payee=anna, payer=bert, amount=90, description="Fiets opgehaald")
+    ledger_services.payment_request_create(payee=bert, payer=anna, amount=20, description="Lift naar de markt")
+    ledger_services.payment_request_create(payee=carla, payer=bert, amount=40, description="Tussen Bert en Carla")
+    db.session.flush()
+    ledger_services.payment_request_decline(request=asked, declined_by=bert, reason="Was een vriendendienst")
+    tie_answer(tie=tie_of(anna, bert), member=anna, answer=ContactAnswer.BY_SIGHT)
+    tie_answer(tie=tie_of(anna, bert), member=bert, answer=ContactAnswer.YES)
+    tie_answer(tie=tie_of(bert, carla), member=carla, answer=ContactAnswer.NO)
+    survey = surveys.survey_open(ring=history, opens_on=clock.today(), closes_on=clock.today(), opened_by=coby.user)
+    for member in (anna, bert):
+        surveys.survey_answer(survey=survey, member=member, belonging=5, new_people="6+", help_available="no")
+    notification_create(user=anna.user, ring=stranger.ring, text="Uit een andere kring")
+    db.session.flush()
+    read = db.session.scalar(select(Notification).where(Notification.user_id == anna.user_id)
+                             .order_by(Notification.id))
+    read.read_at = clock.now()
+    db.session.commit()
+
+    files = unzip(export.member_export_zip(member=anna))
+
+    requests = rows(files, "payment_requests.csv")
+    assert [(r["role"], r["counterpart_id"], r["counterpart_name"], r["amount_minutes"], r["description"], r["status"])
+            for r in requests] == [
+        ("payee", str(bert.id), "Bert Jansen", "90", "Fiets opgehaald", "declined"),
+        ("payer", str(bert.id), "Bert Jansen", "20", "Lift naar de markt", "pending")]
+    assert requests[0]["decline_reason"] == "Was een vriendendienst"
+    assert requests[0]["decided_at"] and not requests[1]["decided_at"] and requests[1]["expires_at"]
+    notifications = rows(files, "notifications.csv")
+    mine = db.session.scalars(select(Notification.text).where(
+        Notification.user_id == anna.user_id, Notification.ring_id == history.id).order_by(Notification.id)).all()
+    assert [n["text"] for n in notifications] == mine
+    assert any("Bert Jansen" in text and "Lift naar de markt" in text for text in mine)  # bert's request
+    assert any("Was een vriendendienst" in text for text in mine)  # the decline
+    assert notifications[0]["read_at"] and not notifications[-1]["read_at"]
+    assert [(a["other_member_id"], a["other_member_name"], a["answer"]) for a in rows(files, "contact_answers.csv")] == [
+        (str(bert.id), "Bert Jansen", "by_sight")]
+    assert rows(files, "survey_participations.csv") == [
+        {"survey_id": str(survey.id), "opens_on": clock.today().isoformat(), "closes_on": clock.today().isoformat()}]
+    assert "anoniem" in files["README.md"].split("## survey_participations.csv")[1]
+    data = json.loads(files["data.json"])
+    assert [r["amount_minutes"] for r in data["payment_requests"]] == [90, 20]
+    everything = "".join(files.values())
+    for secret in ("Tussen Bert en Carla", "Uit een andere kring", "belonging", "new_people", "help_available"):
+        assert secret not in everything
+    # Bert's download has his own side of the same requests and tie, and not Anna's answer.
+    bert_files = unzip(export.member_export_zip(member=bert))
+    assert [(r["role"], r["counterpart_name"]) for r in rows(bert_files, "payment_requests.csv")] == [
+        ("payer", "Anna de Vries"), ("payee", "Anna de Vries"), ("payer", "Carla Smit")]
+    assert [(a["other_member_name"], a["answer"]) for a in rows(bert_files, "contact_answers.csv")] == [
+        ("Anna de Vries", "yes")]
+    assert len(rows(bert_files, "survey_participations.csv")) == 1
+    carla_files = unzip(export.member_export_zip(member=carla))
+    assert rows(carla_files, "survey_participations.csv") == []
+    assert [a["other_member_name"] for a in rows(carla_files, "contact_answers.csv")] == ["Bert Jansen"]
 
 
 def test_own_data_is_for_members_only(client, login_as, history, stranger, admin):
