@@ -58,6 +58,23 @@ def test_missing_or_unknown_token_is_401(client, member, header):
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_problems_speak_the_token_owners_language_else_the_requests(client, member):
+    token = make_token(member)
+    response = client.get("/api/v1/me", headers={"Accept-Language": "en"})
+    assert "Authorization: Bearer" in assert_problem(response, 401, "unauthorized")["detail"]
+    assert "geldige" not in response.get_json()["detail"]
+    assert "geldige" in client.get("/api/v1/me").get_json()["detail"]  # Dutch by default
+    member.user.locale = "en"
+    db.session.commit()
+    response = client.get("/api/v1/listings/999999", headers=bearer(token))
+    dutch = client.get("/api/v1/listings/999999", headers={**bearer(token), "Accept-Language": "nl"})
+    assert response.get_json()["detail"] == dutch.get_json()["detail"]  # the owner's choice wins
+    member.user.locale = "nl"
+    db.session.commit()
+    assert client.get("/api/v1/listings/999999", headers=bearer(token)).get_json()["detail"] != \
+        response.get_json()["detail"]
+
+
 def test_a_revoked_token_is_401(client, member):
     token = make_token(member)
     api_token_revoke(token=the_token(), revoked_by=member.user)
