@@ -2,6 +2,7 @@
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ruilkring.extensions import db
@@ -22,18 +23,24 @@ def api_token_command(email: str, ring_slug: str | None, name: str) -> None:
 
     user = user_by_email(email)
     if user is None:
-        raise click.ClickException(f"No user with e-mail address {email}.")
+        raise click.ClickException(_("Er is geen gebruiker met e-mailadres %(email)s.",
+                                     email=email))
     query = select(Member).join(Ring, Ring.id == Member.ring_id).where(Member.user_id == user.id)
     if ring_slug:
         query = query.where(Ring.slug == ring_slug)
     memberships = db.session.scalars(query).all()
     if not memberships:
-        raise click.ClickException(f"{email} is not a member of {ring_slug or 'any ring'}.")
+        if ring_slug:
+            raise click.ClickException(_("%(email)s is geen lid van kring %(slug)s.", email=email,
+                                         slug=ring_slug))
+        raise click.ClickException(_("%(email)s is van geen enkele kring lid.", email=email))
     if len(memberships) > 1:
         slugs = ", ".join(sorted(m.ring.slug for m in memberships))
-        raise click.ClickException(f"{email} is in several rings ({slugs}); choose one with --ring.")
+        raise click.ClickException(_(
+            "%(email)s is lid van meerdere kringen (%(slugs)s); kies er een met --ring.",
+            email=email, slugs=slugs))
     try:
-        _, token = api_token_create(member=memberships[0], name=name, created_by=user)
+        _row, token = api_token_create(member=memberships[0], name=name, created_by=user)
     except DomainError as error:
         raise click.ClickException(str(error)) from None
     db.session.commit()

@@ -5,9 +5,11 @@ Every problem has ``type``, ``title``, ``status`` and ``detail``, plus a machine
 ``errors``: the messages per field. The human API page lists the codes.
 """
 
+import re
 from http import HTTPStatus
 
 from flask import Response, current_app, json
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from ruilkring.errors import DomainError
@@ -31,8 +33,8 @@ CODES = {
     "limit_exceeded": _l("Een saldogrens zou worden overschreden; possible_minutes zegt hoeveel wel kan."),
     "request_closed": _l("Dit betaalverzoek is al afgehandeld."),
     "request_expired": _l("Dit betaalverzoek is verlopen."),
-    "too_many_requests": _l("Te veel verzoeken; probeer het later opnieuw."),
-    "too_large": _l("Wat u verstuurde is te groot."),
+    "too_many_requests": _l("Te veel verzoeken; de header Retry-After zegt na hoeveel seconden het weer kan."),
+    "too_large": _l("Het verzoek is te groot."),
     "server_error": _l("Er ging bij ons iets mis; er is niets opgeslagen."),
 }
 
@@ -85,10 +87,59 @@ def domain_problem(error: DomainError, fields: dict[str, str] | None = None) -> 
     return ApiProblem(status, error.code, str(error.message), errors=errors, **extra)
 
 
+# Messages per pydantic error type (https://docs.pydantic.dev/latest/errors/validation_errors/),
+# formatted with the error's context (``max_length``, ``ge``, ``expected``, ...).
+_INTEGER = _l("Vul een heel getal in.")
+_BOOLEAN = _l("Vul true of false in.")
+_DATE = _l("Vul een datum in als JJJJ-MM-DD.")
+_CHOICE = _l("Kies een van: %(expected)s.")
+_JSON = _l("Dit is geen geldige JSON.")
+_OBJECT = _l("Stuur een JSON-object.")
+VALIDATION_MESSAGES = {
+    "missing": _l("Dit veld is verplicht."),
+    "extra_forbidden": _l("Dit veld bestaat niet; laat het weg."),
+    "int_type": _INTEGER, "int_parsing": _INTEGER, "int_from_float": _INTEGER,
+    "int_parsing_size": _l("Dit getal is te groot."),
+    "bool_type": _BOOLEAN, "bool_parsing": _BOOLEAN,
+    "string_type": _l("Vul tekst in."),
+    "string_empty": _l("Dit veld mag niet leeg zijn."),  # string_too_short with min_length 1
+    "string_too_short": _l("Vul minstens %(min_length)s tekens in."),
+    "string_too_long": _l("Gebruik hooguit %(max_length)s tekens."),
+    "string_pattern_mismatch": _l("Deze tekst bevat tekens die hier niet mogen."),
+    "too_short": _l("Geef er minstens %(min_length)s."),
+    "too_long": _l("Geef er hooguit %(max_length)s."),
+    "greater_than": _l("Vul een getal groter dan %(gt)s in."),
+    "greater_than_equal": _l("Vul een getal van minstens %(ge)s in."),
+    "less_than": _l("Vul een getal kleiner dan %(lt)s in."),
+    "less_than_equal": _l("Vul een getal van hooguit %(le)s in."),
+    "literal_error": _CHOICE, "enum": _CHOICE,
+    "date_type": _DATE, "date_parsing": _DATE, "date_from_datetime_parsing": _DATE,
+    "date_from_datetime_inexact": _DATE,
+    "json_invalid": _JSON, "json_type": _JSON,
+    "model_type": _OBJECT, "model_attributes_type": _OBJECT, "dict_type": _OBJECT,
+}
+UNKNOWN_VALIDATION = _l("Deze waarde klopt niet.")
+
+
+def validation_message(error: dict) -> str:
+    """One pydantic error (``ValidationError.errors()`` item, with context) as a message
+    in the request's language. A custom validator's own (lazy) message is kept."""
+    kind, ctx = error["type"], dict(error.get("ctx") or {})
+    if kind in ("value_error", "assertion_error"):
+        reason = ctx.get("error")
+        message = reason.args[0] if reason is not None and reason.args else None
+        return str(message) if isinstance(message, LazyString) else str(UNKNOWN_VALIDATION)
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
+        kind = "string_empty"
+    if "expected" in ctx:  # pydantic's English "'a', 'b' or 'c'": list the values themselves
+        ctx["expected"] = ", ".join(re.findall(r"'([^']*)'", ctx["expected"])) or ctx["expected"]
+    return str(VALIDATION_MESSAGES.get(kind, UNKNOWN_VALIDATION)) % ctx
+
+
 def validation_problem(errors: list[dict]) -> ApiProblem:
-    """Pydantic's errors as a 422 problem with the messages per field."""
+    """Pydantic's errors (with context) as a 422 problem with the messages per field."""
     by_field: dict[str, list[str]] = {}
     for error in errors:
         field = ".".join(str(part) for part in error.get("loc", ())) or "body"
-        by_field.setdefault(field, []).append(error.get("msg", ""))
+        by_field.setdefault(field, []).append(validation_message(error))
     return ApiProblem(422, "validation_failed", _l("Een of meer velden kloppen niet."), errors=by_field)

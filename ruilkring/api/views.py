@@ -11,12 +11,16 @@ problem+json (``problems.py``). CSRF does not apply: no cookies are used.
 import copy
 import hashlib
 import logging
+import tempfile
+import time
 
-from flask import Blueprint, Response, current_app, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from spectree import Response as Responses
 from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from werkzeug.exceptions import HTTPException
+from werkzeug.utils import send_file
 
 from ruilkring import clock
 from ruilkring.api import schemas as s
@@ -41,6 +45,7 @@ from ruilkring.listings import services as listing_services
 from ruilkring.listings.models import Listing, ListingStatus
 from ruilkring.members.models import ACCESS_STATUSES, Member
 from ruilkring.members.selectors import member_admin_list, member_directory, visible_contact
+from ruilkring.portability.export import ring_export_write
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +67,7 @@ def _before(req, resp, error, instance, model_adapter):
     if request.endpoint == "api.transfers_create" and not request.headers.get("Idempotency-Key"):
         raise ApiProblem(400, "idempotency_key_missing",
                          _l("Stuur een Idempotency-Key header mee, uniek voor deze betaling."))
-    raise validation_problem(model_adapter.validation_errors(error))
+    raise validation_problem(error.errors())  # with the context the messages need
 
 
 def _after(req, resp, error, instance, model_adapter):
@@ -149,6 +154,24 @@ def api_domain_error(error: DomainError):
 def api_http_error(error: HTTPException):
     code = error.code or 500
     return problem_response(code, detail=CODES.get(STATUS_CODES.get(code, ""), ""))
+
+
+# The app answers these status codes with its own texts (for the web pages): the API's
+# handlers by code come first.
+@bp.errorhandler(429)
+def api_too_many_requests(error: HTTPException):
+    limit = limiter.current_limit
+    if limit is None:
+        return problem_response(429, detail=CODES["too_many_requests"])
+    seconds = max(1, int(limit.reset_at - time.time()))  # as Flask-Limiter computes it
+    detail = ngettext("Te veel verzoeken met deze sleutel; probeer het over %(num)d seconde opnieuw.",
+                      "Te veel verzoeken met deze sleutel; probeer het over %(num)d seconden opnieuw.", seconds)
+    return problem_response(429, detail=detail, headers={"Retry-After": str(seconds)})
+
+
+@bp.errorhandler(413)
+def api_too_large(error: HTTPException):
+    return problem_response(413, detail=CODES["too_large"])
 
 
 @bp.errorhandler(Exception)
@@ -504,13 +527,18 @@ def payment_request_decline(request_id: int):
 def ring_export():
     """The whole ring as a ZIP of CSV files and one JSON file, with a README (coordinators)."""
     _coordinator_only()
-    from ruilkring.portability.export import ring_export_zip
-
-    data = ring_export_zip(ring=g.ring, exported_by=g.member.user)
+    # Written to a temporary file, not memory, as the web download does.
+    target = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it when sent
+    ring_export_write(ring=g.ring, target=target, exported_by=g.member.user)
     db.session.commit()  # the audit event
-    filename = f"ruilkring-{g.ring.slug}-{clock.today().isoformat()}.zip"
-    return Response(data, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    size = target.tell()
+    target.seek(0)
+    # Werkzeug's send_file, not Flask's: spectree reads the body of a flask.Response
+    # (which a file response refuses); a plain Werkzeug response passes through to Flask.
+    response = send_file(target, request.environ, mimetype="application/zip", as_attachment=True,
+                         download_name=f"ruilkring-{g.ring.slug}-{clock.today().isoformat()}.zip")
+    response.content_length = size
+    return response
 
 
 # The document and the human page

@@ -25,7 +25,8 @@ from datetime import date, datetime, timedelta
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import aliased
 
 from ruilkring import clock
 from ruilkring.audit.services import audit_record
@@ -675,6 +676,38 @@ class HistoricalTransfer:
     description: str = ""
     kind: TransferKind = TransferKind.TRADE
     idempotency_key: str | None = None
+    # For kind REVERSAL: the idempotency key of the transfer it reverses, loaded earlier.
+    reverses_key: str | None = None
+    reason: str = ""  # why it was booked (a coordinator's reason in the source)
+    listing_id: int | None = None  # the ring's listing it was for
+
+
+def _reversible_id(ring: Ring, key: str) -> int:
+    """The id of the ring's transfer with idempotency ``key``, which nothing reverses yet."""
+    reversal = aliased(Transfer)
+    found = db.session.execute(
+        select(Transfer.id, reversal.id).outerjoin(reversal, reversal.reverses_id == Transfer.id)
+        .where(Transfer.ring_id == ring.id, Transfer.idempotency_key == key)
+    ).first()
+    if found is None or found[1] is not None:
+        raise DomainError(_l("Een terugboeking in de geschiedenis verwijst naar een transactie die er niet is "
+                             "of al is teruggeboekt."))
+    return found[0]
+
+
+def _copy_rows(model: type[db.Model], rows: list[dict]) -> None:
+    """PostgreSQL: ``COPY`` ``rows`` into ``model``'s table (the columns ``rows[0]`` has) on
+    the session's connection, each value bound as SQLAlchemy binds it (enums by value,
+    UTCDateTime as naive UTC, None as NULL)."""
+    connection = db.session.connection()
+    dialect = connection.dialect
+    columns = [(column.name, column.type.dialect_impl(dialect).bind_processor(dialect))
+               for column in model.__table__.columns if column.name in rows[0]]
+    names = ", ".join(name for name, _ in columns)
+    with (connection.connection.driver_connection.cursor() as cursor,
+          cursor.copy(f"COPY {model.__tablename__} ({names}) FROM STDIN") as copy):
+        for row in rows:
+            copy.write_row([row[name] if bind is None else bind(row[name]) for name, bind in columns])
 
 
 def transfers_bulk_load(
@@ -685,10 +718,14 @@ def transfers_bulk_load(
     ``transfer_create`` (entries with running balances and versions, limits in force).
 
     For demo data, benchmarks and imports of a whole history: the ring's accounts are
-    locked once, balances are carried in memory, and rows go in with multi-row INSERTs.
+    locked once, balances are carried in memory, and rows go in with multi-row INSERTs
+    (``COPY`` on PostgreSQL).
     ``on_limit`` says what to do with a transfer that would break a limit: ``skip`` it,
     ``raise`` LimitExceeded (the caller rolls back), or ``override`` (recorded, needs a
-    ``reason``). Returns (written, skipped).
+    ``reason``, which an overriding transfer without its own ``reason`` carries). A
+    reversal names its original by ``reverses_key``, which must be in the ring's books
+    (earlier in this history or loaded before) and not reversed yet. Returns (written,
+    skipped).
     """
     if on_limit not in ("skip", "raise", "override"):
         raise ValueError(on_limit)
@@ -703,13 +740,27 @@ def transfers_bulk_load(
     versions = {account_id: account.version for account_id, account in accounts.items()}
     written = skipped = overridden = 0
     chunk: list[tuple[dict, int, int]] = []
+    postgres = db.engine.dialect.name == "postgresql"
 
     def flush_chunk():
         if not chunk:
             return
-        ids = db.session.scalars(
-            insert(Transfer).returning(Transfer.id, sort_by_parameter_order=True), [row for row, _, _ in chunk]
-        ).all()
+        rows = [row for row, _, _ in chunk]
+        if postgres:
+            # COPY, with the ids taken from the sequence first: psycopg parses the SQL of
+            # every page of a multi-row INSERT ... RETURNING again, which took most of the
+            # time of a long import (docs/BENCHMARKS.md, Import).
+            db.session.flush()  # as the ORM INSERT would autoflush
+            ids = db.session.scalars(text(
+                "SELECT nextval(pg_get_serial_sequence('transfers', 'id')) FROM generate_series(1, :n) ORDER BY 1"
+            ), {"n": len(rows)}).all()
+            for transfer_id, row in zip(ids, rows, strict=True):
+                row["id"] = transfer_id
+            _copy_rows(Transfer, rows)
+        else:
+            ids = db.session.scalars(
+                insert(Transfer).returning(Transfer.id, sort_by_parameter_order=True), rows
+            ).all()
         entries = []
         for transfer_id, (row, payer_version, payee_version) in zip(ids, chunk, strict=True):
             amount = row["amount"]
@@ -722,13 +773,21 @@ def transfers_bulk_load(
                     "balance_after": balance_after, "account_version": version,
                     "min_balance": limits[account_id].min_balance, "max_balance": limits[account_id].max_balance,
                 })
-        db.session.execute(insert(Entry), entries)
+        if postgres:
+            _copy_rows(Entry, entries)
+        else:
+            db.session.execute(insert(Entry), entries)
         chunk.clear()
 
     for item in transfers:
         payer, payee = accounts.get(item.payer_id), accounts.get(item.payee_id)
-        if payer is None or payee is None or payer.id == payee.id or item.amount <= 0:
+        if (payer is None or payee is None or payer.id == payee.id or item.amount <= 0
+                or (item.kind == TransferKind.REVERSAL) != (item.reverses_key is not None)):
             raise DomainError(_l("Ongeldige transactie in de geschiedenis."))
+        reverses_id = None
+        if item.reverses_key is not None:
+            flush_chunk()  # the original may be waiting in it
+            reverses_id = _reversible_id(ring, item.reverses_key)
         payer_after = balances[payer.id] - item.amount
         payee_after = balances[payee.id] + item.amount
         payer_min, payee_max = limits[payer.id].min_balance, limits[payee.id].max_balance
@@ -745,14 +804,17 @@ def transfers_bulk_load(
         versions[payer.id] += 1
         versions[payee.id] += 1
         key = item.idempotency_key or f"bulk:{uuid.uuid4().hex}"
+        payload = {"payer": payer.id, "payee": payee.id, "amount": item.amount, "kind": item.kind.value,
+                   "description": item.description, "reverses": reverses_id}
+        if item.listing_id is not None:
+            payload["listing"] = item.listing_id  # as transfer_create hashes it
         row = {
             "ring_id": ring.id, "payer_account_id": payer.id, "payee_account_id": payee.id,
             "amount": item.amount, "kind": item.kind, "description": item.description,
-            "reason": reason.strip() if breaks else "", "idempotency_key": key,
-            "payload_hash": _payload_hash(payer=payer.id, payee=payee.id, amount=item.amount,
-                                          kind=item.kind.value, description=item.description, reverses=None),
-            "reverses_id": None, "entered_by_id": entered_by.id if entered_by else None,
-            "on_behalf_of_id": None, "limit_override": breaks,
+            "reason": item.reason.strip() or (reason.strip() if breaks else ""), "idempotency_key": key,
+            "payload_hash": _payload_hash(**payload), "reverses_id": reverses_id,
+            "entered_by_id": entered_by.id if entered_by else None, "on_behalf_of_id": None,
+            "limit_override": breaks, "listing_id": item.listing_id,
             "occurred_on": item.occurred_at.date(), "created_at": item.occurred_at,
             "_payer_after": payer_after, "_payee_after": payee_after,
         }

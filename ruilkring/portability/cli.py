@@ -2,11 +2,14 @@
 another system into a ring (docs/import.md)."""
 
 import importlib
+import inspect
 import pkgutil
 import sys
 
 import click
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from ruilkring.extensions import db
@@ -36,7 +39,7 @@ def _split_arguments(arguments: tuple[str, ...]) -> tuple[list[str], dict[str, s
         if not equals:
             value = next(items, None)
             if value is None:
-                raise click.UsageError(f"option --{name} needs a value")
+                raise click.UsageError(_("Optie --%(name)s heeft een waarde nodig.", name=name))
         options[name.replace("-", "_")] = value
     return files, options
 
@@ -62,27 +65,39 @@ def import_command(ring_slug: str, format_name: str, dry_run: bool, by_email: st
 
     ring = db.session.scalar(select(Ring).where(Ring.slug == ring_slug))
     if ring is None:
-        raise click.ClickException(f"no ring with slug {ring_slug!r}")
+        raise click.ClickException(_("Er is geen kring met slug '%(slug)s'.", slug=ring_slug))
     if format_name not in format_names():
-        raise click.ClickException(f"unknown format {format_name!r}; known: {', '.join(format_names())}")
+        raise click.ClickException(_("Onbekend formaat '%(format)s'; bekend zijn: %(known)s.",
+                                      format=format_name, known=", ".join(format_names())))
     if by_email:
         actor = user_by_email(by_email)
         if actor is None:
-            raise click.ClickException(f"no user with e-mail {by_email!r}")
+            raise click.ClickException(_("Er is geen gebruiker met e-mailadres '%(email)s'.",
+                                          email=by_email))
     else:
         coordinators = sorted(ring_coordinators(ring), key=lambda member: member.id)
         if not coordinators:
-            raise click.ClickException("the ring has no coordinator; name the person importing with --by")
+            raise click.ClickException(_(
+                "De kring heeft geen coördinator; noem met --by wie importeert."))
         actor = coordinators[0].user
     files, options = _split_arguments(arguments)
     if not files:
-        raise click.UsageError("name at least one file")
+        raise click.UsageError(_("Noem ten minste één bestand."))
     reader = importlib.import_module(f"ruilkring.portability.formats.{format_name}")
-    click.echo(f"Reading {len(files)} file(s) as {format_name}...")
+    click.echo(ngettext("%(num)d bestand inlezen als %(format)s...",
+                        "%(num)d bestanden inlezen als %(format)s...", len(files),
+                        format=format_name))
     try:
         batch = reader.read(files, **options)
-    except TypeError as error:
-        raise click.UsageError(str(error)) from None
+    except TypeError:
+        # A reader refuses options it does not take with a TypeError (see formats/__init__.py).
+        parameters = inspect.signature(reader.read).parameters
+        unknown = [name for name in options if name not in parameters]
+        if not unknown:
+            raise
+        raise click.UsageError(_(
+            "Het formaat %(format)s kent deze optie(s) niet: %(options)s.", format=format_name,
+            options=", ".join("--" + name.replace("_", "-") for name in unknown))) from None
 
     def progress(items, length, label):
         return click.progressbar(items, length=length, label=label, file=sys.stderr, show_pos=True,

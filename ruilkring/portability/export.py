@@ -24,6 +24,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from operator import attrgetter
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -251,12 +252,13 @@ def _dispute_events_query(scope: Scope) -> Select:
 
 
 def _ties_query(scope: Scope) -> Select:
+    # A pair whose trades were all reversed keeps its row (and contact answers), but did not trade.
     return (
         select(Tie.member_low_id.label("member_low_id"), Tie.member_high_id.label("member_high_id"),
                Tie.first_transfer_id.label("first_transfer_id"), Tie.first_date.label("first_date"),
                Tie.last_date.label("last_date"), Tie.trade_count.label("trade_count"),
                Tie.minutes.label("minutes"))
-        .where(Tie.ring_id == scope.ring.id)
+        .where(Tie.ring_id == scope.ring.id, Tie.trade_count > 0)
         .order_by(Tie.member_low_id, Tie.member_high_id)
     )
 
@@ -469,7 +471,8 @@ DISPUTE_EVENTS = Table("dispute_events", _l("Het verloop van elk geschil."), (
     Column("created_at", _l("Moment (UTC).")),
 ), _dispute_events_query)
 
-TIES = Table("ties", _l("Paren leden die met elkaar ruilden (voor de sociale effecten)."), (
+TIES = Table("ties", _l("Paren leden die met elkaar ruilden en van wie minstens één ruil nog staat (voor de "
+                         "sociale effecten)."), (
     Column("member_low_id", _l("Het lid met het laagste nummer.")),
     Column("member_high_id", _l("Het lid met het hoogste nummer.")),
     Column("first_transfer_id", _l("Hun eerste ruil die nog staat.")),
@@ -542,6 +545,36 @@ SURVEY_PARTICIPATIONS = Table("survey_participations", _l(
     Column("closes_on", _l("Laatste dag van de enquête.")),
 ), _survey_participations_query)
 
+# data.json: besides a list of rows per table under the table's name, these keys. The
+# README describes them from here; the ring's settings are read with each column's convert.
+HEADER = (
+    Column("format", _l("ruilkring-export (de export van een kring) of ruilkring-export-member (de eigen "
+                        "gegevens van een lid).")),
+    Column("version", _l("Versie van deze indeling (nu %(version)d); die gaat omhoog als kolommen van betekenis "
+                         "veranderen.", version=FORMAT_VERSION)),
+    Column("exported_at", _l("Moment van de export (UTC).")),
+    Column("ring", _l("De kring en zijn instellingen (hieronder); in de eigen gegevens van een lid alleen slug "
+                      "en name.")),
+)
+RING_SETTINGS = (
+    Column("slug", _l("De korte naam van de kring in de webadressen (/kring/<slug>)."), attrgetter("slug")),
+    Column("name", _l("Naam van de kring."), attrgetter("name")),
+    Column("municipality", _l("Naam van de gemeente waar de kring bij hoort."), attrgetter("municipality.name")),
+    Column("currency_name", _l("Naam van de eenheid, bijvoorbeeld uur."), attrgetter("currency_name")),
+    Column("default_min_balance_minutes", _l("Ondergrens van het saldo voor leden zonder eigen grens, in "
+                                             "minuten."), attrgetter("default_min_balance")),
+    Column("default_max_balance_minutes", _l("Bovengrens van het saldo voor leden zonder eigen grens, in "
+                                             "minuten."), attrgetter("default_max_balance")),
+    Column("neighbourhoods", _l("Namen van de wijken van de kring (een lijst)."),
+           lambda ring: [n.name for n in ring.neighbourhoods]),
+    Column("description", _l("Beschrijving van de kring."), attrgetter("description")),
+    Column("house_rules", _l("Huisregels van de kring."), attrgetter("house_rules")),
+    Column("payment_request_days", _l("Aantal dagen dat een betaalverzoek open blijft."),
+           attrgetter("payment_request_days")),
+    Column("dispute_days", _l("Aantal dagen na een transactie waarin een geschil kan worden begonnen."),
+           attrgetter("dispute_days")),
+)
+
 RING_TABLES = (MEMBERS, ACCOUNTS, TRANSFERS, LISTINGS, CATEGORIES, DISPUTES, DISPUTE_EVENTS, TIES)
 MEMBER_TABLES = (MEMBERS, TRANSFERS, PAYMENT_REQUESTS, LISTINGS, MESSAGES, NOTIFICATIONS, DISPUTES, DISPUTE_EVENTS,
                  CONTACT_ANSWERS, SURVEY_PARTICIPATIONS, AUDIT)
@@ -579,8 +612,9 @@ def table_rows(table: Table, scope: Scope) -> Iterator[list]:
         yield [_cell(convert(value) if convert else value) for convert, value in zip(converters, row, strict=True)]
 
 
-def readme(tables: tuple[Table, ...], *, title: str, intro: str) -> str:
-    """The README.md of an export: every file and every column, from the tables themselves."""
+def readme(tables: tuple[Table, ...], *, title: str, intro: str, settings: tuple[Column, ...] = ()) -> str:
+    """The README.md of an export: every file and every column, from the tables themselves,
+    and the keys of data.json (``settings``: those under ``ring``, when described)."""
     lines = [f"# {title}", "", intro, "",
              _("Bedragen en grenzen staan in hele minuten (90 is 1:30 uur). Datums zijn JJJJ-MM-DD "
                "(Nederlandse tijd), momenten ISO 8601 in UTC, ja/nee is true/false, en een leeg veld "
@@ -591,11 +625,17 @@ def readme(tables: tuple[Table, ...], *, title: str, intro: str) -> str:
                   f"| {_('kolom')} | {_('betekenis')} |", "|---|---|"]
         lines += [f"| `{column.name}` | {column.description} |" for column in table.columns]
         lines.append("")
+    lines += ["## data.json", "", _("Per bestand een lijst met dezelfde rijen als de CSV, onder de naam van het "
+                                    "bestand (bijvoorbeeld %(name)s), en deze sleutels:", name='"members"'), "",
+              f"| {_('sleutel')} | {_('betekenis')} |", "|---|---|"]
+    lines += [f"| `{column.name}` | {column.description} |" for column in HEADER]
+    lines += [f"| `ring.{column.name}` | {column.description} |" for column in settings]
+    lines.append("")
     return "\n".join(lines)
 
 
 def _write_zip(target: IO[bytes], tables: tuple[Table, ...], scope: Scope, *, header: dict, title: str,
-               intro: str) -> dict[str, int]:
+               intro: str, settings: tuple[Column, ...] = ()) -> dict[str, int]:
     """Write the ZIP (CSV per table, data.json, README.md) to ``target``; returns row counts."""
     counts = {}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive, \
@@ -620,29 +660,20 @@ def _write_zip(target: IO[bytes], tables: tuple[Table, ...], scope: Scope, *, he
         with archive.open("data.json", "w", force_zip64=True) as raw:
             while chunk := data.read(1 << 20):
                 raw.write(chunk.encode())
-        archive.writestr("README.md", readme(tables, title=title, intro=intro))
+        archive.writestr("README.md", readme(tables, title=title, intro=intro, settings=settings))
     return counts
 
 
 def _ring_header(ring: Ring) -> dict:
-    return {
-        "format": FORMAT_NAME, "version": FORMAT_VERSION, "exported_at": _cell(clock.now()),
-        "ring": {
-            "slug": ring.slug, "name": ring.name, "municipality": ring.municipality.name,
-            "currency_name": ring.currency_name, "default_min_balance_minutes": ring.default_min_balance,
-            "default_max_balance_minutes": ring.default_max_balance,
-            "neighbourhoods": [n.name for n in ring.neighbourhoods], "description": ring.description,
-            "house_rules": ring.house_rules, "payment_request_days": ring.payment_request_days,
-            "dispute_days": ring.dispute_days,
-        },
-    }
+    return {"format": FORMAT_NAME, "version": FORMAT_VERSION, "exported_at": _cell(clock.now()),
+            "ring": {setting.name: setting.convert(ring) for setting in RING_SETTINGS}}
 
 
 def ring_export_write(*, ring: Ring, target: IO[bytes], exported_by: User | None = None) -> dict[str, int]:
     """Write the whole ring's export ZIP to ``target`` (a binary file); returns row counts per
     table. With ``exported_by`` the export is recorded in the audit log (the caller commits)."""
     counts = _write_zip(
-        target, RING_TABLES, Scope(ring=ring), header=_ring_header(ring),
+        target, RING_TABLES, Scope(ring=ring), header=_ring_header(ring), settings=RING_SETTINGS,
         title=_("Export van %(ring)s", ring=ring.name),
         intro=_("Alle gegevens van de kring op %(date)s: leden, rekeningen met grenzen, transacties, "
                 "aanbod en vraag, categorieën, geschillen en ruilcontacten. De instellingen van de kring "

@@ -25,6 +25,12 @@ The rules (docs/import.md has them for coordinators and operators):
   "already imported"; members match by e-mail, listings by owner, title and creation date.
 - Listings are written directly (they are history: expired ones and ones of members who
   left come along); a category the ring does not have yet is created.
+- Whatever the database would refuse is a problem found while checking, so a dry run
+  reports it and a real run never fails half way with it: texts longer than their column
+  (the lengths are read from the models), integers past PostgreSQL's ``integer``, dates
+  outside ``FIRST_YEAR``..``LAST_YEAR``. (Readers of CSV files refuse NUL characters.)
+- A ``reversal`` that names the transfer it reverses (``reverses_id``) is booked as a
+  reversal of that transfer; one that does not is booked as a correction.
 """
 
 import hashlib
@@ -37,6 +43,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select
+from sqlalchemy.orm import aliased
 
 from ruilkring import clock
 from ruilkring.audit.services import audit_record
@@ -60,7 +67,7 @@ from ruilkring.listings.models import (
     ListingPlace,
     ListingStatus,
 )
-from ruilkring.listings.services import MAX_TITLE, VALIDITY_DAYS
+from ruilkring.listings.services import VALIDITY_DAYS
 from ruilkring.members.models import Member, MemberRole, MemberStatus
 from ruilkring.portability.export import local_date
 from ruilkring.portability.records import (
@@ -77,10 +84,11 @@ from ruilkring.rings.models import Ring
 # progress(items, length, label) -> a context manager yielding the items (click.progressbar fits)
 Progress = Callable[[Iterable, int, str], AbstractContextManager]
 MAX_KEY = 80
-INT32 = 2**31 - 1
+INT32 = 2**31 - 1  # PostgreSQL's integer
+FIRST_YEAR, LAST_YEAR = 1970, 2100  # dates outside are typing errors (and 9999 overflows)
 NOT_ADMITTED = (MemberStatus.PENDING, MemberStatus.DECLINED)
 SYSTEM_KINDS = {SYSTEM_POT: AccountKind.POT, SYSTEM_OPENING: AccountKind.OPENING}
-# A reversal needs its original in the same ring's books; history brings it as a correction.
+# A reversal that does not say which transfer it reverses is booked as a correction.
 TRANSFER_KINDS = {kind.value: kind for kind in TransferKind} | {"reversal": TransferKind.CORRECTION}
 
 
@@ -180,6 +188,7 @@ class _Plan:
     openings: list[tuple[MemberRecord, int]] = field(default_factory=list)  # (member, signed minutes)
     listings: list[ListingRecord] = field(default_factory=list)
     categories: dict[str, int | None] = field(default_factory=dict)  # lowercase name -> id (None: new)
+    listing_ids: dict[str, int] = field(default_factory=dict)  # source id -> listing id (matched, then new)
     in_transfers: set[str] = field(default_factory=set)  # source ids that pay or are paid
 
     def problem(self, record, message: str) -> None:
@@ -230,6 +239,34 @@ def _choice(plan: _Plan, record, value: str, allowed: type, what: str):
         return None
 
 
+def _fits(plan: _Plan, record, value: str, column, what: str) -> bool:
+    """Does ``value`` fit the model's ``column`` (a ``String(n)``)? If not, a problem."""
+    limit = column.type.length
+    if len(value.strip()) <= limit:
+        return True
+    plan.problem(record, _("%(what)s is %(length)d tekens lang; er passen er hoogstens %(n)d.", what=what,
+                           length=len(value.strip()), n=limit))
+    return False
+
+
+def _integer(plan: _Plan, record, value: int | None, what: str) -> bool:
+    """Does ``value`` fit an integer column? If not, a problem."""
+    if value is None or -INT32 - 1 <= value <= INT32:
+        return True
+    plan.problem(record, _("%(what)s %(value)d kan niet kloppen: het getal is te groot om op te slaan.",
+                           what=what, value=value))
+    return False
+
+
+def _sane_date(plan: _Plan, record, day: date | None, what: str) -> bool:
+    """Is ``day`` within FIRST_YEAR..LAST_YEAR? If not, a problem."""
+    if day is None or FIRST_YEAR <= day.year <= LAST_YEAR:
+        return True
+    plan.problem(record, _("%(what)s %(date)s kan niet kloppen: een datum moet tussen %(first)d en %(last)d "
+                           "liggen.", what=what, date=day.isoformat(), first=FIRST_YEAR, last=LAST_YEAR))
+    return False
+
+
 def _plan_members(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
     by_email, by_name = {}, defaultdict(list)  # by_name: members without a real address
     for member, email, name, erased_at in db.session.execute(
@@ -241,6 +278,7 @@ def _plan_members(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
     seen_emails: dict[str, MemberRecord] = {}
     new: dict[str, MemberRecord] = {}  # e-mail -> record, for members not in the ring yet
     report = plan.report
+    users = User.__table__.c
     for record in batch.members:
         if not record.source_id:
             plan.problem(record, _("Het nummer (id) van het lid ontbreekt."))
@@ -250,8 +288,15 @@ def _plan_members(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
                                    id=record.source_id, line=plan.records[record.source_id].line))
             continue
         plan.records[record.source_id] = record
-        if not record.name.strip() or len(record.name.strip()) > 120:
-            plan.problem(record, _("De naam ontbreekt of is langer dan 120 tekens."))
+        if not record.name.strip():
+            plan.problem(record, _("De naam ontbreekt."))
+        _fits(plan, record, record.name, users.name, _("De naam"))
+        _fits(plan, record, record.email, users.email, _("Het e-mailadres"))
+        _fits(plan, record, record.phone, users.phone, _("Het telefoonnummer"))
+        _fits(plan, record, record.address, users.address, _("Het adres"))
+        _sane_date(plan, record, record.joined_on, _("Datum van toelating"))
+        _integer(plan, record, record.min_balance, _("De ondergrens"))
+        _integer(plan, record, record.max_balance, _("De bovengrens"))
         _choice(plan, record, record.status, MemberStatus, _("Status"))
         _choice(plan, record, record.role, MemberRole, _("Rol"))
         if record.neighbourhood and record.neighbourhood.strip().casefold() not in plan.neighbourhoods:
@@ -365,6 +410,11 @@ def _plan_transfers(ring: Ring, batch: ImportBatch, plan: _Plan, progress: Progr
             if record.kind not in TRANSFER_KINDS:
                 plan.problem(record, _("Soort transactie '%(kind)s' bestaat niet.", kind=record.kind))
                 ok = False
+            if record.reverses_id and record.kind != TransferKind.REVERSAL:
+                plan.problem(record, _("Alleen een terugboeking (reversal) kan een transactie terugboeken "
+                                       "(reverses_id)."))
+                ok = False
+            ok = _sane_date(plan, record, record.occurred_on, _("Datum")) and ok
             if not ok:
                 continue
             key = import_key(ring=ring, format=batch.format, kind="t", source_id=record.source_id)
@@ -377,6 +427,7 @@ def _plan_transfers(ring: Ring, batch: ImportBatch, plan: _Plan, progress: Progr
             deltas[record.payee_id] += record.amount
     plan.transfers.sort(key=lambda record: record.occurred_on)  # stable: file order within a day
     report.transfers_new = len(plan.transfers)
+    _plan_reversals(ring, batch.format, plan, existing)
     current = _current_balances(plan)
     for source_id, record in plan.records.items():
         if record.balance is None:
@@ -387,6 +438,37 @@ def _plan_transfers(ring: Ring, batch: ImportBatch, plan: _Plan, progress: Progr
                 "Saldo klopt niet: na de import %(result)d minuten, volgens de bron %(source)d "
                 "(verschil %(difference)d).", result=result, source=record.balance,
                 difference=result - record.balance))
+
+
+def _plan_reversals(ring: Ring, format: str, plan: _Plan, existing: set[str]) -> None:
+    """A reversal must come after the transfer it reverses (in the files, or imported
+    before), and a transfer is reversed at most once."""
+    imported_before = sorted({key for record in plan.transfers if record.reverses_id
+                              if (key := import_key(ring=ring, format=format, kind="t",
+                                                    source_id=record.reverses_id)) in existing})
+    original, reversal = aliased(Transfer), aliased(Transfer)
+    reversed_before: set[str] = set()  # originals imported before that are reversed already
+    for start in range(0, len(imported_before), 1000):
+        reversed_before.update(db.session.scalars(
+            select(original.idempotency_key).join(reversal, reversal.reverses_id == original.id)
+            .where(original.ring_id == ring.id, original.idempotency_key.in_(imported_before[start:start + 1000]))))
+    earlier: set[str] = set()
+    reversed_by: dict[str, TransferRecord] = {}
+    for record in plan.transfers:
+        source_id = record.reverses_id
+        if source_id:
+            key = import_key(ring=ring, format=format, kind="t", source_id=source_id)
+            if source_id in reversed_by:
+                plan.problem(record, _("Transactie %(id)s wordt al teruggeboekt op regel %(line)d.",
+                                       id=source_id, line=reversed_by[source_id].line))
+            elif key in reversed_before:
+                plan.problem(record, _("Transactie %(id)s is al teruggeboekt.", id=source_id))
+            elif source_id not in earlier and key not in existing:
+                plan.problem(record, _("Transactie %(id)s, die hier wordt teruggeboekt, staat er niet vóór deze "
+                                       "terugboeking in.", id=source_id))
+            else:
+                reversed_by[source_id] = record
+        earlier.add(record.source_id)
 
 
 def _plan_openings(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
@@ -407,13 +489,14 @@ def _plan_openings(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
 def _plan_listings(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
     plan.categories = {name.casefold(): category_id for category_id, name in db.session.execute(
         select(Category.id, Category.name).where(Category.ring_id == ring.id).order_by(Category.position, Category.id))}
-    existing = set()
+    existing: dict[tuple, int] = {}  # (owner's source id, title, created on or None) -> listing id
     owners = {member.id: source_id for source_id, member in plan.members.items() if member is not None}
     if owners:
-        for owner_id, title, created_at in db.session.execute(
-                select(Listing.owner_id, Listing.title, Listing.created_at).where(Listing.owner_id.in_(owners))):
-            existing.add((owners[owner_id], title, local_date(created_at)))  # as the export writes it
-            existing.add((owners[owner_id], title, None))
+        for listing_id, owner_id, title, created_at in db.session.execute(
+                select(Listing.id, Listing.owner_id, Listing.title, Listing.created_at)
+                .where(Listing.owner_id.in_(owners)).order_by(Listing.id)):
+            existing.setdefault((owners[owner_id], title, local_date(created_at)), listing_id)  # as exported
+            existing.setdefault((owners[owner_id], title, None), listing_id)
     seen: set[str] = set()
     for record in batch.listings:
         if record.source_id in seen:
@@ -424,15 +507,21 @@ def _plan_listings(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
         for value, allowed, what in ((record.kind, ListingKind, _("Soort")), (record.help_kind, HelpKind, _("Soort hulp")),
                                      (record.place, ListingPlace, _("Plaats")), (record.status, ListingStatus, _("Status"))):
             ok = _choice(plan, record, value, allowed, what) is not None and ok
-        if not record.title.strip() or len(record.title.strip()) > MAX_TITLE:
-            plan.problem(record, _("De titel ontbreekt of is langer dan %(n)d tekens.", n=MAX_TITLE))
+        if not record.title.strip():
+            plan.problem(record, _("De titel ontbreekt."))
             ok = False
+        ok = _fits(plan, record, record.title, Listing.__table__.c.title, _("De titel")) and ok
+        ok = _fits(plan, record, record.category, Category.__table__.c.name, _("De naam van de categorie")) and ok
+        ok = _sane_date(plan, record, record.created_on, _("Datum van plaatsen")) and ok
+        ok = _sane_date(plan, record, record.valid_until, _("Geldig tot")) and ok
         if record.time_estimate is not None and not 0 < record.time_estimate <= INT32:
             plan.problem(record, _("De tijdsduur moet groter dan 0 zijn."))
             ok = False
         if not ok:
             continue
-        if (record.owner_id, record.title.strip(), record.created_on) in existing:
+        matched = existing.get((record.owner_id, record.title.strip(), record.created_on))
+        if matched is not None:
+            plan.listing_ids[record.source_id] = matched
             plan.report.listings_already += 1
             continue
         category = record.category.strip()
@@ -469,10 +558,10 @@ def _write(ring: Ring, batch: ImportBatch, plan: _Plan, imported_by: User, progr
         ) for record, minutes in plan.openings]
         if plan.openings else _history(ring, batch.format, plan, accounts, progress)
     )
+    _write_listings(ring, plan, members, imported_by)  # first: transfers name the listing they were for
     transfers_bulk_load(ring=ring, transfers=history, on_limit="override", entered_by=imported_by,
                         reason=_("Historische transactie: %(reason)s", reason=reason))
     _check_balances(plan, accounts)
-    _write_listings(ring, plan, members, imported_by)
     plan.report.written = True
     audit_record(actor=imported_by, action="ring.import", ring=ring, new={"format": batch.format,
                                                                          **plan.report.counts()})
@@ -484,8 +573,11 @@ def _history(ring: Ring, format: str, plan: _Plan, accounts: dict[str, int], pro
             yield HistoricalTransfer(
                 payer_id=accounts[record.payer_id], payee_id=accounts[record.payee_id], amount=record.amount,
                 occurred_at=_moment(record.occurred_on), description=record.description,
-                kind=TRANSFER_KINDS[record.kind],
+                kind=TransferKind.REVERSAL if record.reverses_id else TRANSFER_KINDS[record.kind],
                 idempotency_key=import_key(ring=ring, format=format, kind="t", source_id=record.source_id),
+                reverses_key=import_key(ring=ring, format=format, kind="t", source_id=record.reverses_id)
+                if record.reverses_id else None,
+                reason=record.reason, listing_id=plan.listing_ids.get(record.listing_id),
             )
 
 
@@ -562,6 +654,7 @@ def _check_balances(plan: _Plan, accounts: dict[str, int]) -> None:
 
 def _write_listings(ring: Ring, plan: _Plan, members: dict[str, tuple[int, MemberStatus]],
                     imported_by: User) -> None:
+    """The new listings, their ids added to ``plan.listing_ids``."""
     if not plan.listings:
         return
     position = db.session.scalar(select(func.max(Category.position)).where(Category.ring_id == ring.id)) or 0
@@ -573,10 +666,11 @@ def _write_listings(ring: Ring, plan: _Plan, members: dict[str, tuple[int, Membe
         plan.categories[name.casefold()] = category.id
     first = next(iter(plan.categories.values()))
     today = clock.today()
+    listings = []
     for record in plan.listings:
         created = _moment(record.created_on)
         category = record.category.strip().casefold()
-        db.session.add(Listing(
+        listings.append(Listing(
             ring_id=ring.id, owner_id=members[record.owner_id][0], kind=ListingKind(record.kind),
             title=record.title.strip(), description=record.description.strip(),
             category_id=plan.categories[category] if category else first, help_kind=HelpKind(record.help_kind),
@@ -585,4 +679,7 @@ def _write_listings(ring: Ring, plan: _Plan, members: dict[str, tuple[int, Membe
             valid_until=record.valid_until or (record.created_on or today) + timedelta(days=VALIDITY_DAYS),
             created_by_id=imported_by.id, created_at=created, updated_at=created,
         ))
+    db.session.add_all(listings)
     db.session.flush()
+    plan.listing_ids |= {record.source_id: listing.id for record, listing in zip(plan.listings, listings,
+                                                                                strict=True)}

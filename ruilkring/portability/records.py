@@ -63,7 +63,12 @@ class TransferRecord:
     payee_id: str
     amount: int  # minutes, > 0
     description: str = ""
-    kind: str = "trade"  # a TransferKind value; "reversal" is imported as "correction"
+    kind: str = "trade"  # a TransferKind value
+    # For a "reversal": the source id of the transfer it reverses (earlier in the history,
+    # or imported before). A reversal without it is imported as a "correction".
+    reverses_id: str = ""
+    reason: str = ""  # why a coordinator booked, reversed or corrected it
+    listing_id: str = ""  # source id of the listing it was for; ignored when not among the listings
 
 
 @dataclass(slots=True)

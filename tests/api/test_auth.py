@@ -4,10 +4,13 @@ import hashlib
 from datetime import UTC, datetime
 
 import pytest
+from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel, ValidationError, field_validator
 from sqlalchemy import select
 
 from ruilkring import clock
 from ruilkring.api.models import ApiToken
+from ruilkring.api.problems import validation_message
 from ruilkring.api.services import api_token_revoke
 from ruilkring.extensions import db
 from ruilkring.listings.models import HelpKind, ListingKind, ListingPlace
@@ -119,9 +122,64 @@ def test_malformed_json_and_other_media_types_are_problems(client, member, categ
 
 def test_invalid_fields_are_listed_per_field(client, member, categories):
     headers = bearer(make_token(member))
-    response = client.post("/api/v1/listings", json={"kind": "gift", "title": ""}, headers=headers)
+    response = client.post("/api/v1/listings", json={"kind": "gift", "title": "", "description": "x" * 5001,
+                                                     "time_estimate_minutes": 0, "valid_until": "2026-13-01"},
+                           headers=headers)
     body = assert_problem(response, 422, "validation_failed")
-    assert {"kind", "title", "category_id"} <= body["errors"].keys()
+    assert body["errors"] == {
+        "kind": ["Kies een van: offer, request."],
+        "title": ["Dit veld mag niet leeg zijn."],
+        "description": ["Gebruik hooguit 5000 tekens."],
+        "category_id": ["Dit veld is verplicht."],
+        "time_estimate_minutes": ["Vul een getal van minstens 1 in."],
+        "valid_until": ["Vul een datum in als JJJJ-MM-DD."],
+    }
+
+
+def test_validation_messages_are_ours_not_pydantics(client, member):
+    headers = bearer(make_token(member))
+    response = client.post("/api/v1/transfers", json={}, headers={**headers, "Idempotency-Key": "k1"})
+    body = assert_problem(response, 422, "validation_failed")
+    assert body["errors"] == {field: ["Dit veld is verplicht."]
+                              for field in ("payee_id", "amount_minutes", "description")}
+    response = client.post("/api/v1/transfers", headers={**headers, "Idempotency-Key": "k1"},
+                           json={"payee_id": "abc", "amount_minutes": 10**9, "description": 5, "tip": 1})
+    assert assert_problem(response, 422, "validation_failed")["errors"] == {
+        "payee_id": ["Vul een heel getal in."],
+        "amount_minutes": ["Vul een getal van hooguit 60000 in."],
+        "description": ["Vul tekst in."],
+        "tip": ["Dit veld bestaat niet; laat het weg."],
+    }
+    response = client.post("/api/v1/transfers", json=[1], headers={**headers, "Idempotency-Key": "k1"})
+    assert assert_problem(response, 422, "validation_failed")["errors"] == {"body": ["Stuur een JSON-object."]}
+    errors = assert_problem(client.get("/api/v1/listings?page=abc&new=misschien", headers=headers),
+                            422, "validation_failed")["errors"]
+    assert errors == {"page": ["Vul een heel getal in."], "new": ["Vul true of false in."]}
+    errors = assert_problem(client.get("/api/v1/listings?foo=1", headers=headers), 422, "validation_failed")["errors"]
+    assert errors == {"foo": ["Dit veld bestaat niet; laat het weg."]}
+    errors = assert_problem(client.get("/api/v1/transfers?date_from=gisteren&limit=0", headers=headers),
+                            422, "validation_failed")["errors"]
+    assert errors == {"date_from": ["Vul een datum in als JJJJ-MM-DD."], "limit": ["Vul een getal van minstens 1 in."]}
+
+
+def test_validation_messages_of_unknown_and_custom_errors(app):
+    class Checked(BaseModel):
+        name: str
+        when: float
+
+        @field_validator("name")
+        @classmethod
+        def not_bob(cls, value):
+            raise ValueError(_l("Niet Bob.") if value == "bob" else "not allowed")
+
+    def messages(**values):
+        try:
+            Checked(**values)
+        except ValidationError as error:
+            return [validation_message(item) for item in error.errors()]
+
+    assert messages(name="bob", when="nu") == ["Niet Bob.", "Deze waarde klopt niet."]  # float_parsing: unknown
+    assert messages(name="ann", when=1) == ["Deze waarde klopt niet."]  # not one of ours: not shown
 
 
 def test_coordinator_endpoints_are_404_for_members(client, member):
@@ -151,7 +209,20 @@ def test_the_rate_limit_answers_with_a_problem(app, client, member, monkeypatch)
     headers = bearer(make_token(member))
     assert client.get("/api/v1/me", headers=headers).status_code == 200
     assert client.get("/api/v1/me", headers=headers).status_code == 200
-    assert_problem(client.get("/api/v1/me", headers=headers), 429, "too_many_requests")
+    response = client.get("/api/v1/me", headers=headers)
+    body = assert_problem(response, 429, "too_many_requests")
+    seconds = int(response.headers["Retry-After"])
+    assert 1 <= seconds <= 60
+    assert body["detail"].startswith("Te veel verzoeken met deze sleutel; probeer het over ")
+    assert "kwartier" not in body["detail"]
+
+
+def test_a_too_large_body_answers_with_the_apis_own_problem(app, client, member, categories, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    response = client.post("/api/v1/listings", headers=bearer(make_token(member)),
+                           json={"kind": "offer", "title": "Fiets", "description": "x" * 2000,
+                                 "category_id": categories[0].id})
+    assert assert_problem(response, 413, "too_large")["detail"] == "Het verzoek is te groot."
 
 
 

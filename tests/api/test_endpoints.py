@@ -284,6 +284,9 @@ def test_coordinator_downloads_the_ring_export(api, coby, anna, bert):
     pay(anna, bert, 30)
     response = api(coby)("GET", "/ring/export")
     assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Content-Disposition"] == \
+        f"attachment; filename=ruilkring-{coby.ring.slug}-{clock.today().isoformat()}.zip"
+    assert int(response.headers["Content-Length"]) == len(response.data)
     with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
         assert any(name.endswith(".json") for name in archive.namelist())
     assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "ring.export"))

@@ -89,9 +89,15 @@ def test_command_line_needs_a_ring_when_the_user_has_several(app, member):
     db.session.commit()
     runner = app.test_cli_runner()
     result = runner.invoke(args=["api-token", member.user.email])
-    assert result.exit_code != 0 and "--ring" in result.output
+    assert result.exit_code != 0
+    assert f"{member.user.email} is lid van meerdere kringen" in result.output
+    assert "kies er een met --ring." in result.output
+    result = runner.invoke(args=["api-token", member.user.email, "--ring", "nergens"])
+    assert result.exit_code != 0
+    assert f"{member.user.email} is geen lid van kring nergens." in result.output
     result = runner.invoke(args=["api-token", member.user.email, "--ring", second.ring.slug])
     assert result.exit_code == 0, result.output
     assert tokens()[0].member_id == second.id
     result = runner.invoke(args=["api-token", "nobody@example.org"])
-    assert result.exit_code != 0 and "No user" in result.output
+    assert result.exit_code != 0
+    assert "Er is geen gebruiker met e-mailadres nobody@example.org." in result.output

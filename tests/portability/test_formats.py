@@ -396,6 +396,52 @@ def test_timeoverflow_transfers_become_transfers_in_minutes():
     ]
 
 
+def renamed(tmp_path: Path) -> Path:
+    """The sample's transfers with Anna and the bank itself renamed."""
+    copy = tmp_path / TO_TRANSFERS.name
+    text = TO_TRANSFERS.read_text(encoding="utf-8-sig")
+    copy.write_text(text.replace("Anna Jansen (1)", "Anna de Vries (1)").replace(
+        "Tijdbank Zuid", "Tijdbank Zuid-Oost"), encoding="utf-8")
+    return copy
+
+
+def test_timeoverflow_transfer_ids_survive_renaming_a_member(tmp_path):
+    original = timeoverflow.read([TO_TRANSFERS]).transfers
+    copy = timeoverflow.read([renamed(tmp_path)]).transfers
+
+    assert [t.source_id for t in copy] == [t.source_id for t in original]
+    assert without_file(copy) == without_file(original)
+
+
+def test_timeoverflow_short_and_long_transfer_reports_give_the_same_ids(tmp_path):
+    """The same transfers in both reports, two of them identical (numbered in file order)."""
+    short = tmp_path / "Tijdbank_Overboekingen_2024-05-01.csv"
+    short.write_text(
+        "Datum,Van,Naar,Bericht,Aantal\n"
+        "2024-04-28 17:45:30 +0200,Anna Jansen (1),Bert Bakker (2),Fietsband,0:30\n"
+        "2024-04-12 08:15:00 +0200,Tijdbank,Anna Jansen (1),,1:15\n"
+        "2024-04-12 08:15:00 +0200,Tijdbank,Anna Jansen (1),,1:15\n"
+        "2024-03-09 10:00:00 +0100,Bert Bakker (2),Tijdbank,Bijdrage,2:00\n"
+    )
+    long = tmp_path / "Tijdbank_2024-05-01.csv"
+    long.write_text(
+        "Datum,from,from ID,to,to ID,post,post ID,Reden,quantity\n"
+        "2024-04-28 17:45:30 +0200,Anna Jansen (1),1,Bert Bakker (2),2,Fietsband,7,,0.5\n"
+        "2024-04-12 08:15:00 +0200,Tijdbank,0,Anna Jansen (1),1,,,Welkom,1.25\n"
+        "2024-04-12 08:15:00 +0200,Tijdbank,0,Anna Jansen (1),1,,,Welkom,1.25\n"
+        "2024-03-09 10:00:00 +0100,Bert Bakker (2),2,Tijdbank,0,Bijdrage,8,,2.0\n"
+    )
+
+    from_short, from_long = timeoverflow.read([short]), timeoverflow.read([long])
+
+    assert from_short.problems == [] and from_long.problems == []
+    ids = [t.source_id for t in from_short.transfers]
+    assert len(set(ids)) == 4 and ids[2] == f"{ids[1]}-2"
+    assert [t.source_id for t in from_long.transfers] == ids
+    facts = [(t.occurred_on, t.payer_id, t.payee_id, t.amount) for t in from_short.transfers]
+    assert [(t.occurred_on, t.payer_id, t.payee_id, t.amount) for t in from_long.transfers] == facts
+
+
 def test_timeoverflow_posts_become_listings_with_their_category():
     batch = timeoverflow.read([TO_OFFERS, TO_INQUIRIES])
 
@@ -674,3 +720,13 @@ def test_the_timeoverflow_sample_imports_and_a_rerun_adds_nothing(app, target, c
     assert (
         len(db.session.scalars(select(Transfer).where(Transfer.ring_id == target.id)).all()) == 12
     )
+
+
+def test_timeoverflow_rerun_after_a_rename_adds_no_transfers(app, target, coby, tmp_path):
+    assert cli(app, "--ring", target.slug, "--format", "timeoverflow", *TO_SAMPLE).exit_code == 0
+    files = [renamed(tmp_path) if path == TO_TRANSFERS else path for path in TO_SAMPLE]
+
+    again = cli(app, "--ring", target.slug, "--format", "timeoverflow", "--dry-run", *files)
+
+    assert again.exit_code == 0, again.output
+    assert "Transacties: 0 nieuw, 12 al geïmporteerd." in again.output

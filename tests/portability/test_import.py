@@ -256,6 +256,7 @@ def test_the_command_imports_and_reports(app, target, coby):
     result = cli(app, "--ring", target.slug, "--format", "generic", *SAMPLE)
 
     assert result.exit_code == 0, result.output
+    assert f"{len(SAMPLE)} bestanden inlezen als generic..." in result.output
     assert "Transacties: 6 nieuw, 0 al geïmporteerd." in result.output
     assert "De import is opgeslagen." in result.output
     db.session.expire_all()
@@ -274,7 +275,20 @@ def test_the_command_dry_run_exits_1_with_the_problems(app, target, coby):
 
 
 def test_the_command_refuses_unknown_rings_formats_and_options(app, target, coby):
-    assert "no ring with slug" in cli(app, "--ring", "nergens", "--format", "generic", *SAMPLE).output
-    assert "unknown format 'elos'" in cli(app, "--ring", target.slug, "--format", "elos", *SAMPLE).output
+    assert "Er is geen kring met slug 'nergens'." in cli(
+        app, "--ring", "nergens", "--format", "generic", *SAMPLE).output
+    assert "Onbekend formaat 'elos'; bekend zijn: elas, generic" in cli(
+        app, "--ring", target.slug, "--format", "elos", *SAMPLE).output
     result = cli(app, "--ring", target.slug, "--format", "generic", "--minutes-per-unit", "60", *SAMPLE)
-    assert result.exit_code == 2 and "takes no options: minutes_per_unit" in result.output
+    assert result.exit_code == 2
+    assert "Het formaat generic kent deze optie(s) niet: --minutes-per-unit." in result.output
+    result = cli(app, "--ring", target.slug, "--format", "elas", "--minutes-per-unit", "60",
+                 "--units", "uur", *SAMPLE)
+    assert result.exit_code == 2
+    assert "Het formaat elas kent deze optie(s) niet: --units." in result.output
+    assert "Er is geen gebruiker met e-mailadres 'niemand@example.org'." in cli(
+        app, "--ring", target.slug, "--format", "generic", "--by", "niemand@example.org", *SAMPLE
+    ).output
+    result = cli(app, "--ring", target.slug, "--format", "elas", *SAMPLE, "--minutes-per-unit")
+    assert result.exit_code == 2
+    assert "Optie --minutes-per-unit heeft een waarde nodig." in result.output

@@ -46,8 +46,11 @@ class CsvFile:
         breaks inside a text as "\\n").
 
         A record may span several lines (a quoted text with line breaks); the number is
-        the line where it starts, counting the header as line 1. When the CSV itself
-        breaks (e.g. a NUL byte), one problem is added and the rest of the file skipped.
+        the line where it starts, counting the header as line 1. A row with a NUL
+        character in a cell (Python's ``csv`` reads it; no database can store it) is
+        skipped with a problem. When the CSV itself breaks (an unclosed quote at the end,
+        a field past ``csv``'s size limit), one problem is added and the rest of the file
+        skipped.
         """
         with self.path.open(encoding=self.encoding, errors="replace", newline="") as handle:
             reader = csv.reader(handle, delimiter=self.delimiter, skipinitialspace=True)
@@ -58,7 +61,11 @@ class CsvFile:
                 for cells in reader:
                     start, previous = previous + 1, reader.line_num
                     cells = [cell.strip().replace("\r\n", "\n") for cell in cells]
-                    if any(cells):
+                    if any("\x00" in cell for cell in cells):
+                        problems.append(Problem(self.name, start, _(
+                            "Deze regel bevat een NUL-teken (een onzichtbaar teken 0); haal het weg "
+                            "en probeer het opnieuw.")))
+                    elif any(cells):
                         yield start, cells
             except csv.Error as error:
                 problems.append(Problem(self.name, previous + 1, _(

@@ -9,9 +9,11 @@ The columns are those of ``ruilkring.portability.export`` (MEMBERS, TRANSFERS,
 LISTINGS), by name, in any order; columns the importer does not use (names of payers,
 balances of accounts) are ignored. Required: members ``id`` and ``name``; transfers
 ``id``, ``occurred_on``, ``payer_id``, ``payee_id`` and ``amount_minutes``; listings
-``id``, ``owner_id``, ``kind`` and ``title``. UTF-8 or Windows-1252, comma, semicolon or
-tab separated (``formats.csvfile`` works that out). This reader checks the form of each
-value (dates, whole minutes, true/false); the importer checks what they mean.
+``id``, ``owner_id``, ``kind`` and ``title``. A transfer's optional ``reason``,
+``reverses_id`` (a reversal's original) and ``listing_id`` come along too. UTF-8 or
+Windows-1252, comma, semicolon or tab separated (``formats.csvfile`` works that out).
+This reader checks the form of each value (dates, whole minutes, true/false); the
+importer checks what they mean.
 
 No options.
 """
@@ -110,6 +112,7 @@ def _transfer(file: str, line: int, row: dict) -> TransferRecord:
         # Interned: a long history names the same few thousand members over and over.
         payer_id=sys.intern(row["payer_id"]), payee_id=sys.intern(row["payee_id"]), amount=amount,
         description=row.get("description", ""), kind=sys.intern(row.get("kind") or "trade"),
+        reverses_id=row.get("reverses_id", ""), reason=row.get("reason", ""), listing_id=row.get("listing_id", ""),
     )
 
 

@@ -128,7 +128,13 @@ def _read_transfers(opened: CsvFile, time_zone: str, batch: ImportBatch, *,
                     complete: bool) -> None:
     """The transfers report: date, from, to, post, quantity, where from/to are "Name (N)"
     or the bank's own name. ``complete``: the longer report (date, from, from ID, to, to ID,
-    post, post ID, reason, quantity), whose ids are member numbers, 0 for the bank."""
+    post, post ID, reason, quantity), whose ids are member numbers, 0 for the bank.
+
+    Neither report has a transfer id. It is made from what both write the same way and
+    what a rename does not touch: the moment (both write ``created_at.to_s``), the member
+    numbers or the pot, and the amount in minutes (the short report writes ``1:30``, the
+    longer ``1.5``); identical rows are numbered in file order. So a member renamed in
+    TimeOverflow, or the other report of the same transfers, gives the same ids."""
     ids = StableIds()
     for line, cells in opened.rows(batch.problems):
         try:
@@ -141,11 +147,12 @@ def _read_transfers(opened: CsvFile, time_zone: str, batch: ImportBatch, *,
             else:
                 created, payer_text, payee_text, description, quantity = cells
                 payer, payee = _party(payer_text, "Van"), _party(payee_text, "Naar")
+            occurred_on = parse_date(created, DATE, time_zone=time_zone)
+            amount = _quantity(quantity)
             record = TransferRecord(
                 file=opened.name, line=line,
-                source_id=ids.make(created, payer_text, payee_text, quantity),
-                occurred_on=parse_date(created, DATE, time_zone=time_zone),
-                payer_id=payer, payee_id=payee, amount=_quantity(quantity),
+                source_id=ids.make(created, payer, payee, str(amount)),
+                occurred_on=occurred_on, payer_id=payer, payee_id=payee, amount=amount,
                 description=description,
             )
         except RowError as error:
