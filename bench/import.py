@@ -27,9 +27,7 @@ import argparse
 import csv
 import logging
 import os
-import platform
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import flask_env, machine_line, run_flask  # noqa: E402
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
 
@@ -112,23 +111,6 @@ def prepare(url: str, workdir: str) -> str:
     return version
 
 
-def run_command(url: str, workdir: str, files: list[Path], *extra: str) -> dict:
-    """``flask import`` in its own process: wall time, peak memory and its last lines."""
-    env = dict(os.environ, RUILKRING_DATABASE_URL=url, RUILKRING_ENV="development",
-               RUILKRING_SECRET_KEY="benchmark", RUILKRING_OUTBOX_DIR=str(Path(workdir) / "outbox"))
-    command = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "ruilkring", "import", "--ring", SLUG,
-               "--format", "generic", *extra, *map(str, files)]
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True)
-    output = process.stdout.read()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"import failed:\n{output}")
-    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "output": output.strip().splitlines()}
-
-
 def verify(url: str, workdir: str) -> tuple[int, list[str], float]:
     app = create_app({"ENV": "development", "SECRET_KEY": "benchmark", "DATABASE_URL": url,
                       "OUTBOX_DIR": str(Path(workdir) / "outbox")})
@@ -144,14 +126,14 @@ def run_backend(backend: str, url: str, files: list[Path], workdir: str, transfe
     print(f"\n== {backend} {version}", flush=True)
     ok = True
     for label, extra in (("dry run", ("--dry-run",)), ("real run", ()), ("re-run", ())):
-        result = run_command(url, workdir, files, *extra)
-        summary = next((line for line in result["output"] if line.startswith("Transacties")), "")
-        print(f"   {label:<9} {result['seconds']:7.1f} s  peak {result['peak_mb']:6.0f} MB   {summary}", flush=True)
+        seconds, peak_mb, output = run_flask(
+            ["import", "--ring", SLUG, "--format", "generic", *extra, *map(str, files)], flask_env(url, workdir))
+        summary = next((line for line in output.splitlines() if line.startswith("Transacties")), "")
+        print(f"   {label:<9} {seconds:7.1f} s  peak {peak_mb:6.0f} MB   {summary}", flush=True)
         if label == "real run":
-            ok &= result["seconds"] < AIM_SECONDS
-            rate = transfers / result["seconds"]
-            print(f"             {rate:,.0f} transfers/s  [aim < {AIM_SECONDS:.0f} s: "
-                  f"{'met' if result['seconds'] < AIM_SECONDS else 'MISSED'}]", flush=True)
+            ok &= seconds < AIM_SECONDS
+            print(f"             {transfers / seconds:,.0f} transfers/s  [aim < {AIM_SECONDS:.0f} s: "
+                  f"{'met' if seconds < AIM_SECONDS else 'MISSED'}]", flush=True)
     count, problems, seconds = verify(url, workdir)
     print(f"   {count:,} transfers in the ring; ledger_verify {seconds:.1f} s: "
           f"{'no problems' if not problems else problems[:3]}", flush=True)
@@ -172,9 +154,7 @@ def main() -> int:
         print("no PostgreSQL: pass --postgres-url or run bench/run.sh import", file=sys.stderr)
         return 2
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(machine_line())
     ok = True
     with tempfile.TemporaryDirectory(prefix="ruilkring-bench-import-") as workdir:
         started = time.perf_counter()

@@ -38,7 +38,6 @@ import io
 import logging
 import multiprocessing
 import os
-import platform
 import pstats
 import random
 import statistics
@@ -50,6 +49,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import machine_line  # noqa: E402
 from flask_migrate import upgrade
 from sqlalchemy import event, select, text
 
@@ -545,9 +545,7 @@ def main() -> int:
         print(f"{args.sqlite_path} exists; the benchmark writes a new database, give a new path", file=sys.stderr)
         return 2
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(machine_line())
     ok = True
     with tempfile.TemporaryDirectory(prefix="ruilkring-bench-") as workdir:
         for backend in backends:

@@ -20,7 +20,6 @@ import cProfile
 import io
 import logging
 import os
-import platform
 import pstats
 import random
 import statistics
@@ -33,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import machine_line  # noqa: E402
 from flask_migrate import upgrade
 from sqlalchemy import event, insert, text
 from werkzeug.security import generate_password_hash
@@ -344,8 +344,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary per database")
     args = parser.parse_args()
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    print(machine_line())
     results = []
     with tempfile.TemporaryDirectory(prefix="ruilkring-bench-") as tmp:
         workdir = Path(tmp)

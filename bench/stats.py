@@ -35,11 +35,9 @@ import argparse
 import cProfile
 import io
 import os
-import platform
 import pstats
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import flask_env, machine_line, run_flask  # noqa: E402
 from sqlalchemy import create_engine, func, select, text
 
 from ruilkring import create_app
@@ -60,28 +59,8 @@ from ruilkring.rings.models import Ring
 AIM_PAGE_MS = 300.0
 AIM_REFRESH_S = 60.0
 AIM_MEMORY_MB = 1024.0
-FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "ruilkring"]
 MAIN_RING_SLUG = RINGS[0][0].lower().replace(" ", "-")
 PANELS = {"HX-Request": "true", "HX-Target": "dashboard-panels"}
-
-
-def flask_env(url: str, workdir: str) -> dict:
-    return {**os.environ, "RUILKRING_ENV": "development", "RUILKRING_SECRET_KEY": "benchmark",
-            "RUILKRING_DATABASE_URL": url, "RUILKRING_OUTBOX_DIR": str(Path(workdir) / "outbox")}
-
-
-def run_flask(args: list[str], env: dict) -> tuple[float, float, str]:
-    """Run one ``flask`` command; (wall seconds, the command's peak memory in MB, output)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(FLASK + args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
-    output = process.stdout.read()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise SystemExit(f"flask {' '.join(args)} failed ({process.returncode}):\n{output}")
-    return seconds, usage.ru_maxrss / 1024, output.strip()
 
 
 MARKER = "bench_stats_size"  # a one-row table: the demo arguments the database was built with
@@ -219,8 +198,7 @@ def run_backend(backend: str, url: str, args, workdir: str) -> dict:
 
 def report(results: list[dict]) -> None:
     print("\n== Summary (aims: warm pages < 300 ms, refresh < 60 s, memory < 1 GB)")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}")
+    print(machine_line())
     for result in results:
         print(f"\n{result['backend']} {result['version']}: main ring {result['members']:,} members, "
               f"{result['trades']:,} trades")
