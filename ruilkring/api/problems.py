@@ -75,14 +75,18 @@ def problem_response(status: int, code: str | None = None, detail: str = "", *, 
                                       headers=headers)
 
 
-def domain_problem(error: DomainError, fields: dict[str, str] | None = None) -> ApiProblem:
-    """A refused service call as a problem: 409 for conflicts, else 422. ``fields`` maps
-    the service's field names to the API's (``payee`` -> ``payee_id``)."""
+#: The services' field names that the API calls otherwise.
+API_FIELDS = {"payee": "payee_id", "payer": "payer_id", "amount": "amount_minutes",
+              "time_estimate": "time_estimate_minutes"}
+
+
+def domain_problem(error: DomainError) -> ApiProblem:
+    """A refused service call as a problem: 409 for conflicts, else 422, with the field
+    under the API's name (``payee`` -> ``payee_id``)."""
     status = 409 if error.code in CONFLICT_CODES else 422
     errors = None
     if error.field:
-        field = (fields or {}).get(error.field, error.field)
-        errors = {field: [str(error.message)]}
+        errors = {API_FIELDS.get(error.field, error.field): [str(error.message)]}
     extra = {"possible_minutes": error.possible} if isinstance(error, LimitExceeded) else {}
     return ApiProblem(status, error.code, str(error.message), errors=errors, **extra)
 

@@ -25,6 +25,7 @@ from werkzeug.utils import send_file
 from ruilkring import clock
 from ruilkring.api import schemas as s
 from ruilkring.api.problems import (
+    API_FIELDS,
     CODES,
     MEDIA_TYPE,
     STATUS_CODES,
@@ -43,8 +44,8 @@ from ruilkring.ledger.models import PaymentRequest, Transfer
 from ruilkring.listings import selectors as listing_selectors
 from ruilkring.listings import services as listing_services
 from ruilkring.listings.models import Listing, ListingStatus
-from ruilkring.members.models import ACCESS_STATUSES, Member
-from ruilkring.members.selectors import member_admin_list, member_directory, visible_contact
+from ruilkring.members.models import Member
+from ruilkring.members.selectors import member_admin_list, member_directory, ring_member, visible_contact
 from ruilkring.portability.export import ring_export_write
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ def api_server_error(error: Exception):
 
 def _coordinator_only() -> None:
     if not g.member.is_coordinator:
-        raise ApiProblem(404, "not_found", CODES["not_found"])
+        raise _not_found()
 
 
 def _not_found():
@@ -253,20 +254,15 @@ def _listing_out(listing: Listing) -> s.ListingOut:
 
 
 def _listing_or_404(listing_id: int, *, for_change: bool = False) -> Listing:
-    """A listing of the token's ring the caller may see (hidden, paused and expired ones
-    only for the owner and coordinators); ``for_change`` also requires being one of those."""
-    listing = db.session.get(Listing, listing_id)
-    if listing is None or listing.ring_id != g.ring.id:
-        raise _not_found()
-    own = listing.owner_id == g.member.id
-    visible = listing.status == ListingStatus.ACTIVE and listing.valid_until >= clock.now().date()
-    if (for_change or not visible) and not (own or g.member.is_coordinator):
+    """A listing of the token's ring the caller may see (see ``listing_for``)."""
+    listing = listing_selectors.listing_for(ring=g.ring, listing_id=listing_id, viewer=g.member,
+                                            coordinator=g.member.is_coordinator, for_change=for_change)
+    if listing is None:
         raise _not_found()
     return listing
 
 
-LISTING_FIELDS = {"time_estimate": "time_estimate_minutes"}
-LISTING_FIELDS_BACK = {"time_estimate_minutes": "time_estimate"}
+SERVICE_FIELDS = {api_name: name for name, api_name in API_FIELDS.items()}
 
 
 @bp.get("/listings")
@@ -287,15 +283,11 @@ def listings():
 def listings_create():
     """Post an offer or request as the token's member."""
     body: s.ListingCreate = request.context.json
-    try:
-        listing = listing_services.listing_create(
-            owner=g.member, kind=body.kind, title=body.title, description=body.description,
-            category_id=body.category_id, help_kind=body.help_kind, place=body.place,
-            time_estimate=body.time_estimate_minutes, valid_until=body.valid_until, created_by=g.member.user,
-        )
-    except DomainError as error:
-        db.session.rollback()
-        raise domain_problem(error, LISTING_FIELDS) from None
+    listing = listing_services.listing_create(
+        owner=g.member, kind=body.kind, title=body.title, description=body.description,
+        category_id=body.category_id, help_kind=body.help_kind, place=body.place,
+        time_estimate=body.time_estimate_minutes, valid_until=body.valid_until, created_by=g.member.user,
+    )
     db.session.commit()
     return _listing_out(listing), 201
 
@@ -316,25 +308,21 @@ def listing_update(listing_id: int):
     body: s.ListingPatch = request.context.json
     given = body.model_fields_set
     user = g.member.user
-    try:
-        if given - {"status"}:
-            values = {"title": listing.title, "description": listing.description,
-                      "category_id": listing.category_id, "help_kind": listing.help_kind,
-                      "place": listing.place, "time_estimate": listing.time_estimate,
-                      "valid_until": listing.valid_until}
-            values.update({LISTING_FIELDS_BACK.get(name, name): getattr(body, name)
-                           for name in given - {"status"}})
-            values["description"] = values["description"] or ""
-            required = [name for name in ("title", "category_id", "help_kind", "place", "valid_until")
-                        if values[name] is None]
-            if required:
-                raise DomainError(_l("Dit veld mag niet leeg zijn."), field=required[0])
-            listing_services.listing_update(listing=listing, updated_by=user, **values)
-        if body.status is not None and body.status != listing.status:
-            listing_services.listing_set_status(listing=listing, status=ListingStatus(body.status), changed_by=user)
-    except DomainError as error:
-        db.session.rollback()
-        raise domain_problem(error, LISTING_FIELDS) from None
+    if given - {"status"}:
+        values = {"title": listing.title, "description": listing.description,
+                  "category_id": listing.category_id, "help_kind": listing.help_kind,
+                  "place": listing.place, "time_estimate": listing.time_estimate,
+                  "valid_until": listing.valid_until}
+        values.update({SERVICE_FIELDS.get(name, name): getattr(body, name)
+                       for name in given - {"status"}})
+        values["description"] = values["description"] or ""
+        required = [name for name in ("title", "category_id", "help_kind", "place", "valid_until")
+                    if values[name] is None]
+        if required:
+            raise DomainError(_l("Dit veld mag niet leeg zijn."), field=required[0])
+        listing_services.listing_update(listing=listing, updated_by=user, **values)
+    if body.status is not None and body.status != listing.status:
+        listing_services.listing_set_status(listing=listing, status=ListingStatus(body.status), changed_by=user)
     db.session.commit()
     return _listing_out(listing)
 
@@ -394,8 +382,8 @@ def _transfer_out(transfer: Transfer) -> s.TransferOut:
 
 def _ring_member(member_id: int, field: str) -> Member:
     """A member of the token's ring who takes part, or a 422 problem on ``field``."""
-    member = db.session.get(Member, member_id)
-    if member is None or member.ring_id != g.ring.id or member.status not in ACCESS_STATUSES:
+    member = ring_member(ring=g.ring, member_id=member_id)
+    if member is None:
         message = _l("Kies een lid van uw eigen kring.")
         raise ApiProblem(422, "invalid", message, errors={field: [str(message)]})
     return member
@@ -411,9 +399,6 @@ def _ring_listing(listing_id: int | None) -> Listing | None:
     return listing
 
 
-LEDGER_FIELDS = {"payee": "payee_id", "payer": "payer_id", "amount": "amount_minutes"}
-
-
 @bp.post("/transfers")
 @api.validate(json=s.TransferCreate, headers=s.IdempotencyHeaders,
               resp=responses(HTTP_201=s.TransferOut, HTTP_400=s.Problem, HTTP_409=s.Problem), tags=["ledger"])
@@ -427,14 +412,11 @@ def transfers_create():
     payee = _ring_member(body.payee_id, "payee_id")
     listing = _ring_listing(body.listing_id)
     payer = g.member
-    try:
-        transfer = run_ledger_transaction(lambda: ledger_services.payment_create(
-            payer=payer, payee=payee, amount=body.amount_minutes, description=body.description,
-            # Keys are the caller's own: two members may use the same one.
-            idempotency_key=f"api:{payer.id}:{key}", listing=listing,
-        ))
-    except DomainError as error:
-        raise domain_problem(error, LEDGER_FIELDS) from None
+    transfer = run_ledger_transaction(lambda: ledger_services.payment_create(
+        payer=payer, payee=payee, amount=body.amount_minutes, description=body.description,
+        # Keys are the caller's own: two members may use the same one.
+        idempotency_key=f"api:{payer.id}:{key}", listing=listing,
+    ))
     return _transfer_out(transfer), 201
 
 
@@ -477,13 +459,9 @@ def payment_requests_create():
     body: s.PaymentRequestCreate = request.context.json
     payer = _ring_member(body.payer_id, "payer_id")
     listing = _ring_listing(body.listing_id)
-    try:
-        payment_request = ledger_services.payment_request_create(
-            payee=g.member, payer=payer, amount=body.amount_minutes, description=body.description,
-            listing=listing)
-    except DomainError as error:
-        db.session.rollback()
-        raise domain_problem(error, LEDGER_FIELDS) from None
+    payment_request = ledger_services.payment_request_create(
+        payee=g.member, payer=payer, amount=body.amount_minutes, description=body.description,
+        listing=listing)
     db.session.commit()
     return _request_out(payment_request), 201
 
@@ -494,11 +472,8 @@ def payment_request_accept(request_id: int):
     """The payer accepts: the request becomes a transfer (accepting twice gives the same one)."""
     payment_request = _own_request(request_id)
     member = g.member
-    try:
-        transfer = run_ledger_transaction(lambda: ledger_services.payment_request_accept(
-            request=payment_request, accepted_by=member))
-    except DomainError as error:
-        raise domain_problem(error, LEDGER_FIELDS) from None
+    transfer = run_ledger_transaction(lambda: ledger_services.payment_request_accept(
+        request=payment_request, accepted_by=member))
     return _transfer_out(transfer)
 
 
@@ -509,14 +484,9 @@ def payment_request_decline(request_id: int):
     """The payer declines, with a reason the requester sees."""
     payment_request = _own_request(request_id)
     body: s.DeclineIn = request.context.json
-    try:
-        ledger_services.payment_request_decline(request=payment_request, declined_by=g.member,
-                                                reason=body.reason)
-    except DomainError as error:
-        db.session.rollback()
-        raise domain_problem(error) from None
+    ledger_services.payment_request_decline(request=payment_request, declined_by=g.member, reason=body.reason)
     db.session.commit()
-    return _request_out(db.session.get(PaymentRequest, request_id))
+    return _request_out(payment_request)
 
 
 # Coordinators

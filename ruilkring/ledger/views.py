@@ -43,8 +43,7 @@ from ruilkring.ledger.models import (
     TransferKind,
 )
 from ruilkring.listings.models import Listing
-from ruilkring.members.models import ACCESS_STATUSES, Member
-from ruilkring.members.selectors import member_directory
+from ruilkring.members.selectors import member_directory, ring_member
 from ruilkring.web import htmx_targets
 
 bp = ring_blueprint("ledger", __name__)
@@ -64,10 +63,7 @@ def _member_choices(exclude=None, placeholder=_l("— kies een lid —")):
 
 def _ring_member(member_id):
     """A member of this ring who takes part, or None (form errors say what is wrong)."""
-    member = db.session.get(Member, member_id) if member_id else None
-    if member is None or member.ring_id != g.ring.id or member.status not in ACCESS_STATUSES:
-        return None
-    return member
+    return ring_member(ring=g.ring, member_id=member_id)
 
 
 def _ring_listing(listing_id) -> Listing | None:

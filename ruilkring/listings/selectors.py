@@ -114,6 +114,20 @@ def listing_search_page(
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
+def listing_for(*, ring: Ring, listing_id: int, viewer: Member | None, coordinator: bool,
+                for_change: bool = False) -> Listing | None:
+    """The listing of ``ring`` the viewer may see, or None: hidden, paused and expired ones
+    only for their owner and coordinators; ``for_change`` also requires being one of those."""
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or listing.ring_id != ring.id:
+        return None
+    own = viewer is not None and listing.owner_id == viewer.id
+    visible = listing.status == ListingStatus.ACTIVE and listing.valid_until >= clock.now().date()
+    if (for_change or not visible) and not (own or coordinator):
+        return None
+    return listing
+
+
 def listing_matches(*, listing: Listing, limit: int = 5) -> list[Listing]:
     """Listings of the other kind that could answer this one: same category, or sharing
     a word of the title."""

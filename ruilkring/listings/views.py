@@ -44,14 +44,10 @@ PER_PAGE = 20
 
 
 def _listing_or_404(listing_id: int, *, for_change: bool = False) -> Listing:
-    """A listing of this ring the user may see (hidden, paused and expired ones only for
-    their owner and coordinators); ``for_change`` also requires being one of those."""
-    listing = db.session.get(Listing, listing_id)
-    if listing is None or listing.ring_id != g.ring.id:
-        abort(404)
-    own = g.member is not None and listing.owner_id == g.member.id
-    visible = listing.status == ListingStatus.ACTIVE and listing.valid_until >= _today()
-    if (for_change or not visible) and not (own or is_ring_coordinator()):
+    """A listing of this ring the user may see (see ``selectors.listing_for``)."""
+    listing = selectors.listing_for(ring=g.ring, listing_id=listing_id, viewer=g.member,
+                                    coordinator=is_ring_coordinator(), for_change=for_change)
+    if listing is None:
         abort(404)
     return listing
 

@@ -64,6 +64,14 @@ def member_admin_list(
     return [AdminRow(*row) for row in db.session.execute(query).all()]
 
 
+def ring_member(*, ring: Ring, member_id: int | None) -> Member | None:
+    """The member of ``ring`` with this id who takes part (active or leaving), or None."""
+    member = db.session.get(Member, member_id) if member_id else None
+    if member is None or member.ring_id != ring.id or member.status not in ACCESS_STATUSES:
+        return None
+    return member
+
+
 def member_directory(*, ring: Ring) -> list[Member]:
     """Members other members may find: active and leaving ones, by name."""
     return list(db.session.scalars(
