@@ -71,16 +71,6 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
-def include_name(name, type_, parent_names):
-    """Leave out the full-text search structures that migrations make and the models do
-    not map: SQLite's FTS5 tables, PostgreSQL's stored search vector and its index."""
-    if type_ == "table" and name.startswith("listings_search"):
-        return False
-    if type_ == "index" and name == "ix_listings_search":  # PostgreSQL's GIN index
-        return False
-    return not (type_ == "column" and name == "search_vector")
-
-
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -101,7 +91,6 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
-    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -29,11 +29,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     extensions.db.init_app(app)
     with app.app_context():
-        from ruilkring.database import configure_engine
+        from ruilkring.database import configure_engine, migration_include_name
 
         configure_engine(extensions.db.engine)
     extensions.migrate.init_app(
-        app, extensions.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True
+        app, extensions.db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+        include_name=migration_include_name,
     )
     extensions.csrf.init_app(app)
     extensions.htmx.init_app(app)

@@ -40,7 +40,7 @@ def register_commands(app: Flask) -> None:
 @with_appcontext
 def demo_command(members: int, months: int, seed: int, trades: int | None, if_empty: bool) -> None:
     """Fill an empty database with realistic, deterministic demo data."""
-    from ruilkring.demo import DemoError, demo_load, database_is_empty
+    from ruilkring.demo import DemoError, database_is_empty, demo_load
 
     if if_empty and not database_is_empty():
         click.echo("The database already has data; no demo data loaded.")

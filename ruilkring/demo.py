@@ -8,7 +8,7 @@ import random
 from datetime import timedelta
 
 from faker import Faker
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
 from ruilkring import clock
@@ -370,17 +370,17 @@ def _demo_listings(ring: Ring, rng: random.Random, now) -> int:
 def _demo_contact_answers(ring: Ring, rng: random.Random) -> None:
     """Most members answer the contact question after a first trade; some do not."""
     from ruilkring.stats.models import ContactAnswer, Tie, TieAnswer
+    from ruilkring.stats.ties import ties_rebuild
 
     answers = (ContactAnswer.YES,) * 7 + (ContactAnswer.BY_SIGHT,) * 4 + (ContactAnswer.NO,) * 8 + (
         ContactAnswer.SKIPPED,)
-    rows, counts = [], []
+    rows = []
     for tie_id, low, high in db.session.execute(
             select(Tie.id, Tie.member_low_id, Tie.member_high_id).where(Tie.ring_id == ring.id)):
-        given = [rng.choice(answers) for member_id in (low, high) if rng.random() < 0.7]
-        rows += [{"ring_id": ring.id, "tie_id": tie_id, "member_id": member_id, "answer": answer,
-                  "answered_at": clock.now()} for member_id, answer in zip((low, high), given)]
-        counts.append({"id": tie_id, "answers_yes": given.count(ContactAnswer.YES),
-                       "answers_other": sum(a in (ContactAnswer.NO, ContactAnswer.BY_SIGHT) for a in given)})
+        for member_id in (low, high):
+            if rng.random() < 0.7:
+                rows.append({"ring_id": ring.id, "tie_id": tie_id, "member_id": member_id,
+                             "answer": rng.choice(answers), "answered_at": clock.now()})
     if rows:
         db.session.execute(insert(TieAnswer), rows)
-        db.session.execute(update(Tie), counts)
+        ties_rebuild(ring_id=ring.id)  # counts the answers on the ties

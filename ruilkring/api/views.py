@@ -45,7 +45,12 @@ from ruilkring.listings import selectors as listing_selectors
 from ruilkring.listings import services as listing_services
 from ruilkring.listings.models import Listing, ListingStatus
 from ruilkring.members.models import Member
-from ruilkring.members.selectors import member_admin_list, member_directory, ring_member, visible_contact
+from ruilkring.members.selectors import (
+    member_admin_list,
+    member_directory,
+    ring_member,
+    visible_contact,
+)
 from ruilkring.portability.export import ring_export_write
 
 log = logging.getLogger(__name__)

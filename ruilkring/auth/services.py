@@ -21,6 +21,12 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def is_placeholder_email(email: str) -> bool:
+    """An address under the reserved ``invalid`` domain, given to an erased member or to
+    an imported member without e-mail: nobody can receive mail there."""
+    return email.endswith("@invalid")
+
+
 def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 

@@ -125,7 +125,14 @@ def _lock_accounts(account_ids: set[int]) -> dict[int, Account]:
     return {account.id: account for account in rows}
 
 
-def _payload_hash(**payload) -> str:
+def _payload_hash(*, payer_id: int, payee_id: int, amount: int, kind: TransferKind, description: str,
+                  reverses_id: int | None, listing_id: int | None) -> str:
+    """What an idempotency key was used for: a replay with another payload is refused."""
+    payload = dict(payer=payer_id, payee=payee_id, amount=amount, kind=kind.value, description=description,
+                   reverses=reverses_id)
+    if listing_id is not None:
+        # Only when set, so hashes of transfers without a listing stay what they were.
+        payload["listing"] = listing_id
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -219,13 +226,9 @@ def transfer_create(
                           field="description")
     if listing is not None and listing.ring_id != payer.ring_id:
         raise DomainError(_l("Deze advertentie hoort niet bij uw kring."), field="listing_id")
-    payload = dict(payer=payer.id, payee=payee.id, amount=amount, kind=kind.value,
-                   description=description, reverses=reverses.id if reverses else None)
-    if listing is not None:
-        # Only when set, so hashes of transfers without a listing (and of the bulk
-        # loader's rows) stay what they were.
-        payload["listing"] = listing.id
-    payload_hash = _payload_hash(**payload)
+    payload_hash = _payload_hash(payer_id=payer.id, payee_id=payee.id, amount=amount, kind=kind,
+                                 description=description, reverses_id=reverses.id if reverses else None,
+                                 listing_id=listing.id if listing else None)
 
     accounts = _lock_accounts({payer.id, payee.id})
     payer, payee = accounts[payer.id], accounts[payee.id]
@@ -804,15 +807,14 @@ def transfers_bulk_load(
         versions[payer.id] += 1
         versions[payee.id] += 1
         key = item.idempotency_key or f"bulk:{uuid.uuid4().hex}"
-        payload = {"payer": payer.id, "payee": payee.id, "amount": item.amount, "kind": item.kind.value,
-                   "description": item.description, "reverses": reverses_id}
-        if item.listing_id is not None:
-            payload["listing"] = item.listing_id  # as transfer_create hashes it
         row = {
             "ring_id": ring.id, "payer_account_id": payer.id, "payee_account_id": payee.id,
             "amount": item.amount, "kind": item.kind, "description": item.description,
             "reason": item.reason.strip() or (reason.strip() if breaks else ""), "idempotency_key": key,
-            "payload_hash": _payload_hash(**payload), "reverses_id": reverses_id,
+            "payload_hash": _payload_hash(payer_id=payer.id, payee_id=payee.id, amount=item.amount, kind=item.kind,
+                                          description=item.description, reverses_id=reverses_id,
+                                          listing_id=item.listing_id),
+            "reverses_id": reverses_id,
             "entered_by_id": entered_by.id if entered_by else None, "on_behalf_of_id": None,
             "limit_override": breaks, "listing_id": item.listing_id,
             "occurred_on": item.occurred_at.date(), "created_at": item.occurred_at,

@@ -4,8 +4,8 @@ the weekly digest."""
 import re
 from datetime import date, timedelta
 
-from sqlalchemy import Select, exists, func, literal_column, or_, select, text, true
 from flask_sqlalchemy.pagination import Pagination, SelectPagination
+from sqlalchemy import Select, exists, func, literal_column, or_, select, text, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from ruilkring import clock

@@ -38,6 +38,7 @@ from ruilkring import clock
 from ruilkring.audit.models import AuditEvent
 from ruilkring.audit.services import audit_record
 from ruilkring.auth.models import User
+from ruilkring.auth.services import is_placeholder_email
 from ruilkring.disputes.models import Dispute, DisputeEvent
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Account, AccountKind, PaymentRequest, Transfer
@@ -92,7 +93,7 @@ def local_date(moment: datetime | None) -> date | None:
 
 
 def _real_email(email: str) -> str:
-    return "" if email.endswith((".invalid", "@invalid")) else email
+    return "" if is_placeholder_email(email) else email
 
 
 def _ring_member_id(account: type[Account]):

@@ -48,7 +48,7 @@ from sqlalchemy.orm import aliased
 from ruilkring import clock
 from ruilkring.audit.services import audit_record
 from ruilkring.auth.models import User
-from ruilkring.auth.services import normalise_email
+from ruilkring.auth.services import is_placeholder_email, normalise_email
 from ruilkring.database import run_ledger_transaction
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Account, AccountKind, Transfer, TransferKind
@@ -272,8 +272,8 @@ def _plan_members(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
     for member, email, name, erased_at in db.session.execute(
             select(Member, User.email, User.name, User.erased_at).join(User, User.id == Member.user_id)
             .where(Member.ring_id == ring.id)):
-        by_email[email.casefold()] = member
-        if email.endswith("invalid") and erased_at is None:
+        by_email[normalise_email(email)] = member
+        if is_placeholder_email(email) and erased_at is None:
             by_name[name.strip().casefold()].append(member)
     seen_emails: dict[str, MemberRecord] = {}
     new: dict[str, MemberRecord] = {}  # e-mail -> record, for members not in the ring yet
@@ -324,7 +324,7 @@ def _plan_members(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
                                        email=email, line=seen_emails[email].line))
             seen_emails[email] = record
         plan.emails[record.source_id] = email
-        member = by_email.get(email.casefold())
+        member = by_email.get(email)
         if member is None and not record.email.strip():
             member = _match_by_name(plan, record, by_name)
         plan.members[record.source_id] = member

@@ -9,13 +9,13 @@ two members: reversed trades and reversals do not count.
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from itertools import chain
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain
 
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from sqlalchemy import and_, exists, func, or_, select, union_all
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ruilkring import clock
@@ -219,7 +219,7 @@ def new_ties(ring_ids: list[int], period: Period) -> NewTies:
 
 # M5, M6, M9: the network up to the end of the period.
 
-def _ties_until(ring_ids: list[int], end: date):
+def ties_until(ring_ids: list[int], end: date):
     """The condition for ties formed before ``end``."""
     return and_(Tie.ring_id.in_(ring_ids), Tie.trade_count > 0, Tie.first_date < end)
 
@@ -261,12 +261,10 @@ def network(ring_ids: list[int], period: Period) -> Network:
     """M5 trading partners per member, M6 repeat ties (pairs with two or more standing
     trades, counted to date) and M9 the largest connected group, for the network as it
     stood at the end of the period."""
-    until = _ties_until(ring_ids, period.end)
-    pairs, repeat_pairs = db.session.execute(
-        select(func.count(), func.count().filter(Tie.trade_count >= 2)).where(until)).one()
-    ends = union_all(select(Tie.member_low_id.label("member_id")).where(until),
-                     select(Tie.member_high_id).where(until)).subquery()
-    partners = dict(db.session.execute(select(ends.c.member_id, func.count()).group_by(ends.c.member_id)).all())
+    ties = db.session.execute(select(Tie.member_low_id, Tie.member_high_id, Tie.trade_count)
+                              .where(ties_until(ring_ids, period.end))).all()
+    pairs = [(low, high) for low, high, _ in ties]
+    partners = Counter(chain.from_iterable(pairs))
     members = db.session.scalars(select(Member.id).where(
         Member.ring_id.in_(ring_ids), Member.status.in_(COUNTED_STATUSES),
         func.coalesce(Member.approved_at, Member.created_at) < _day_start(period.end))).all()
@@ -274,8 +272,8 @@ def network(ring_ids: list[int], period: Period) -> Network:
     bins = dict.fromkeys(PARTNER_BINS, 0)
     for count in counts:
         bins["0" if count == 0 else "1" if count == 1 else "2-4" if count <= 4 else "5-9" if count <= 9 else "10+"] += 1
-    largest = largest_group(db.session.execute(select(Tie.member_low_id, Tie.member_high_id).where(until)).all())
-    return Network(statistics.median(counts) if counts else 0, bins, pairs, repeat_pairs, len(partners), largest)
+    return Network(statistics.median(counts) if counts else 0, bins, len(pairs),
+                   sum(1 for *_, trades in ties if trades >= 2), len(partners), largest_group(pairs))
 
 
 # M7: bridging across wijken and age bands.

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ruilkring.extensions import db
 from ruilkring.members.models import Member
-from ruilkring.stats.metrics import NEW_CONTACT
+from ruilkring.stats.metrics import NEW_CONTACT, ties_until
 from ruilkring.stats.models import Tie
 
 PALETTE = ("#0b5d3b", "#1d4f91", "#a3000b", "#8a6d00", "#5b2c83", "#00727a", "#9a4d00", "#4a4a4a")
@@ -54,7 +54,7 @@ def network_map(*, ring_id: int, until: date, size: int = 800) -> tuple[list[Nod
     and the legend (wijk, colour)."""
     ties = db.session.execute(
         select(Tie.member_low_id, Tie.member_high_id, Tie.trade_count, NEW_CONTACT)
-        .where(Tie.ring_id == ring_id, Tie.trade_count > 0, Tie.first_date < until)
+        .where(ties_until([ring_id], until))
     ).all()
     positions = _layout(ring_id, until, tuple(sorted((a, b, n) for a, b, n, _ in ties)))
     members = {m.id: m for m in db.session.scalars(select(Member).where(Member.id.in_(list(positions))))}

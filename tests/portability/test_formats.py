@@ -14,11 +14,11 @@ from sqlalchemy import select
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Account, AccountKind, Transfer
 from ruilkring.listings.models import Listing, ListingKind
-from ruilkring.listings.services import categories_create_defaults
-from ruilkring.members.models import Member, MemberRole, MemberStatus
+from ruilkring.members.models import MemberRole, MemberStatus
 from ruilkring.portability.formats import elas, timeoverflow
 from ruilkring.portability.formats.csvfile import RowError, parse_date, parse_number
 from ruilkring.portability.records import SYSTEM_POT, Problem
+from tests.portability.helpers import cli, members_by_name
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "import"
 ELAS = DATA / "elas"
@@ -638,23 +638,6 @@ def test_dates_with_a_zone_but_no_ring_time_zone_keep_their_own_date():
 
 
 # Importing the samples (database)
-
-
-@pytest.fixture
-def target(ring, coby):
-    """The ring to import into, with its default categories and a coordinator."""
-    categories_create_defaults(ring=ring)
-    db.session.commit()
-    return ring
-
-
-def cli(app, *args):
-    return app.test_cli_runner().invoke(args=["import", *map(str, args)])
-
-
-def members_by_name(ring) -> dict[str, Member]:
-    members = db.session.scalars(select(Member).where(Member.ring_id == ring.id)).all()
-    return {member.name: member for member in members}
 
 
 def test_the_elas_sample_imports_through_the_command(app, target, coby):

@@ -10,41 +10,15 @@ from sqlalchemy import select
 from ruilkring.audit.models import AuditEvent
 from ruilkring.auth.models import User
 from ruilkring.extensions import db
-from ruilkring.ledger.models import Account, AccountKind, Entry, LimitChange, Transfer, TransferKind
+from ruilkring.ledger.models import Account, AccountKind, LimitChange, Transfer, TransferKind
 from ruilkring.ledger.verify import ledger_verify
-from ruilkring.listings.models import Category, Listing, ListingStatus
-from ruilkring.listings.services import categories_create_defaults
+from ruilkring.listings.models import Listing, ListingStatus
 from ruilkring.members.models import Member, MemberRole, MemberStatus
 from ruilkring.portability import importer
-from ruilkring.portability.formats import generic
 from ruilkring.stats.models import Tie
 from tests import factories
 from tests.helpers import count
-
-DATA = Path(__file__).resolve().parent.parent / "data" / "import" / "generic"
-SAMPLE = [DATA / "members.csv", DATA / "transfers.csv", DATA / "listings.csv"]
-TABLES = (User, Member, Account, Transfer, Entry, Listing, Category, LimitChange, AuditEvent, Tie)
-
-
-@pytest.fixture
-def target(ring, coby):
-    """The ring to import into, with its default categories and a coordinator."""
-    categories_create_defaults(ring=ring)
-    db.session.commit()
-    return ring
-
-
-def run(ring, coby, paths=SAMPLE, dry_run=False):
-    return importer.import_run(ring=ring, batch=generic.read(paths), imported_by=coby.user, dry_run=dry_run)
-
-
-def snapshot() -> dict:
-    return {model.__name__: count(model) for model in TABLES}
-
-
-def by_name(ring) -> dict[str, Member]:
-    members = db.session.scalars(select(Member).where(Member.ring_id == ring.id)).all()
-    return {member.name: member for member in members}
+from tests.portability.helpers import GENERIC, SAMPLE, cli, members_by_name, run, snapshot
 
 
 def test_a_history_is_replayed_in_date_order_and_checked(target, coby):
@@ -54,7 +28,7 @@ def test_a_history_is_replayed_in_date_order_and_checked(target, coby):
     assert report.written
     assert (report.members_new, report.transfers_new, report.listings_new) == (4, 6, 3)
     assert report.categories_new == ["Bijles"]
-    members = by_name(target)
+    members = members_by_name(target)
     anja, bas, cor, dineke = (members[name] for name in ("Anja Bakker", "Bas de Wit", "Cor Visser", "Dineke Mol"))
     assert [m.account.balance for m in (anja, bas, cor, dineke)] == [30, -90, 60, 0]
     assert anja.role == MemberRole.COORDINATOR and anja.neighbourhood.name == "Noord"
@@ -115,11 +89,11 @@ def test_a_person_already_on_the_platform_joins_with_their_account(target, coby,
 
     run(target, coby)
 
-    anja = by_name(target)[stranger.user.name]
+    anja = members_by_name(target)[stranger.user.name]
     assert anja.user_id == stranger.user_id and stranger.ring_id != target.id
 
 
-def test_a_member_without_email_is_found_again_by_name(target, coby, tmp_path):
+def test_a_member_without_email_is_found_again_members_by_name(target, coby, tmp_path):
     run(target, coby)
     db.session.commit()
     members = tmp_path / "members.csv"
@@ -143,10 +117,10 @@ def test_a_member_without_email_is_found_again_by_name(target, coby, tmp_path):
 
 
 def test_balances_arrive_as_opening_transfers(target, coby):
-    report = run(target, coby, paths=[DATA / "balances" / "members.csv"])
+    report = run(target, coby, paths=[GENERIC / "balances" / "members.csv"])
 
     assert report.problems == [] and report.openings_new == 2  # a zero balance needs none
-    members = by_name(target)
+    members = members_by_name(target)
     assert members["Els Peters"].account.balance == 150
     assert members["Fenna de Boer"].account.balance == -150
     opening = db.session.scalar(select(Account).where(Account.ring_id == target.id,
@@ -155,7 +129,7 @@ def test_balances_arrive_as_opening_transfers(target, coby):
     assert {t.kind for t in db.session.scalars(select(Transfer))} == {TransferKind.OPENING}
     assert ledger_verify() == []
 
-    again = run(target, coby, paths=[DATA / "balances" / "members.csv"])
+    again = run(target, coby, paths=[GENERIC / "balances" / "members.csv"])
 
     assert (again.openings_new, again.openings_already, again.members_matched) == (0, 2, 3)
     assert count(Transfer) == 2
@@ -163,7 +137,7 @@ def test_balances_arrive_as_opening_transfers(target, coby):
 
 def test_every_kind_of_bad_row_is_reported_with_its_line_and_nothing_is_written(target, coby):
     before = snapshot()
-    paths = [DATA / "bad" / "members.csv", DATA / "bad" / "transfers.csv", DATA / "bad" / "listings.csv"]
+    paths = [GENERIC / "bad" / "members.csv", GENERIC / "bad" / "transfers.csv", GENERIC / "bad" / "listings.csv"]
 
     for dry_run in (True, False):
         report = run(target, coby, paths=paths, dry_run=dry_run)
@@ -248,10 +222,6 @@ def test_an_import_that_fails_half_way_leaves_no_trace(target, coby, monkeypatch
 # The command line
 
 
-def cli(app, *args):
-    return app.test_cli_runner().invoke(args=["import", *map(str, args)])
-
-
 def test_the_command_imports_and_reports(app, target, coby):
     result = cli(app, "--ring", target.slug, "--format", "generic", *SAMPLE)
 
@@ -264,7 +234,7 @@ def test_the_command_imports_and_reports(app, target, coby):
 
 
 def test_the_command_dry_run_exits_1_with_the_problems(app, target, coby):
-    bad = [DATA / "bad" / "members.csv", DATA / "bad" / "transfers.csv"]
+    bad = [GENERIC / "bad" / "members.csv", GENERIC / "bad" / "transfers.csv"]
 
     result = cli(app, "--ring", target.slug, "--format", "generic", "--dry-run", *bad)
 

@@ -11,7 +11,7 @@ from ruilkring.listings.models import Listing
 from ruilkring.portability import importer
 from ruilkring.portability.formats import generic
 from tests.helpers import count
-from tests.portability.test_import import run, snapshot, target  # noqa: F401 (target: a fixture)
+from tests.portability.helpers import run, snapshot
 
 MEMBERS = "id,name,email\n1,Anja Bakker,anja@example.org\n2,Bas de Wit,bas@example.org\n"
 BAD_ROWS = {

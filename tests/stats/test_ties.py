@@ -12,11 +12,7 @@ from ruilkring.ledger.models import AccountKind
 from ruilkring.stats.models import ContactAnswer, Tie
 from ruilkring.stats.ties import tie_answer, ties_rebuild, unanswered_ties
 from tests import factories
-
-
-def pay(payer, payee, amount, key):
-    return run_ledger_transaction(lambda: ledger.payment_create(
-        payer=payer, payee=payee, amount=amount, description="hulp", idempotency_key=key))
+from tests.helpers import pay
 
 
 def ties(ring):
@@ -26,15 +22,15 @@ def ties(ring):
 
 def test_trades_form_and_strengthen_a_tie_in_either_direction(ring):
     a, b = factories.MemberFactory(ring=ring), factories.MemberFactory(ring=ring)
-    first = pay(a, b, 60, "1")
-    pay(b, a, 30, "2")
+    first = pay(a, b, 60)
+    pay(b, a, 30)
     assert ties(ring) == {(min(a.id, b.id), max(a.id, b.id)): (2, 90, first.id)}
 
 
 def test_reversal_moves_the_first_trade_and_a_lone_reversed_trade_is_no_contact(ring, coordinator):
     a, b, c = (factories.MemberFactory(ring=ring) for _ in range(3))
-    first, second = pay(a, b, 60, "1"), pay(a, b, 30, "2")
-    lone = pay(a, c, 45, "3")
+    first, second = pay(a, b, 60), pay(a, b, 30)
+    lone = pay(a, c, 45)
     for transfer, key in ((first, "r1"), (lone, "r2")):
         run_ledger_transaction(lambda transfer=transfer, key=key: ledger.transfer_reverse(
             transfer=transfer, reversed_by=coordinator.user, reason="fout", idempotency_key=key))
@@ -68,7 +64,7 @@ def test_bulk_history_builds_the_same_ties(ring):
 
 def test_contact_question_is_asked_once_per_side(ring):
     a, b = factories.MemberFactory(ring=ring), factories.MemberFactory(ring=ring)
-    pay(a, b, 60, "1")
+    pay(a, b, 60)
     [tie] = unanswered_ties(member=a)
     tie_answer(tie=tie, member=a, answer=ContactAnswer.NO)
     again = tie_answer(tie=tie, member=a, answer=ContactAnswer.YES)
@@ -79,8 +75,8 @@ def test_contact_question_is_asked_once_per_side(ring):
 
 def test_answer_counts_on_the_tie_follow_the_answers_and_a_rebuild_repairs_them(ring):
     a, b, c = (factories.MemberFactory(ring=ring) for _ in range(3))
-    pay(a, b, 60, "1")
-    pay(a, c, 30, "2")
+    pay(a, b, 60)
+    pay(a, c, 30)
     tie_ab, tie_ac = sorted(db.session.scalars(select(Tie)), key=lambda t: t.id)
     tie_answer(tie=tie_ab, member=a, answer=ContactAnswer.NO)
     tie_answer(tie=tie_ab, member=b, answer=ContactAnswer.BY_SIGHT)
@@ -109,8 +105,8 @@ def test_monthly_rollups_follow_trades_and_reversals_and_match_a_rebuild(ring, c
     from ruilkring.stats.rollups import rollups_rebuild
 
     a, b = factories.MemberFactory(ring=ring), factories.MemberFactory(ring=ring)
-    pay(a, b, 60, "1")
-    wrong = pay(b, a, 30, "2")
+    pay(a, b, 60)
+    wrong = pay(b, a, 30)
     run_ledger_transaction(lambda: ledger.transfer_reverse(
         transfer=wrong, reversed_by=coordinator.user, reason="fout", idempotency_key="r"))
 
