@@ -186,3 +186,11 @@ def stranger(app):
     """A member of another ring. Her name starts like Anna's, so a search for "Ann" that
     reaches across rings would find her."""
     return factories.MemberFactory(user__name="Anneke Buiten")
+
+
+@pytest.fixture
+def categories(ring):
+    """The ring's default categories (a new ring has none until it is created through the app)."""
+    from ruilkring.listings.services import categories_create_defaults
+
+    return categories_create_defaults(ring=ring)

@@ -92,3 +92,15 @@ def reload(obj):
 def tick(minutes: int = 1) -> None:
     """Move the frozen clock on, so each step of a test has its own moment."""
     clock.freeze(clock.now() + timedelta(minutes=minutes))
+
+
+def client_as(app, user):
+    """A new client signed in as ``user`` (or the user with that id) the way Flask-Login
+    keeps it in the session, beside the test's own ``client``."""
+    from tests.conftest import FreshRequestClient
+
+    client = FreshRequestClient(app, app.response_class, use_cookies=True)
+    with client.session_transaction() as session:
+        session["_user_id"] = str(getattr(user, "id", user))
+        session["_fresh"] = True
+    return client

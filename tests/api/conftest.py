@@ -4,7 +4,6 @@ import pytest
 
 from ruilkring.api.services import api_token_create
 from ruilkring.extensions import db
-from ruilkring.listings.services import categories_create_defaults
 
 
 def make_token(member) -> str:
@@ -33,8 +32,3 @@ def api(client):
         return call
 
     return for_member
-
-
-@pytest.fixture
-def categories(ring):
-    return categories_create_defaults(ring=ring)

@@ -2,19 +2,12 @@
 
 from datetime import timedelta
 
-import pytest
-
 from ruilkring import clock
 from ruilkring.extensions import db
 from ruilkring.listings import selectors, services
 from ruilkring.listings.models import HelpKind, ListingKind, ListingPlace, ListingStatus
 from ruilkring.members.models import MemberStatus
 from tests import factories
-
-
-@pytest.fixture
-def categories(ring):
-    return services.categories_create_defaults(ring=ring)
 
 
 def post(owner, title, description="", kind=ListingKind.OFFER, category=None, **extra):

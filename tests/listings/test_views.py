@@ -36,11 +36,6 @@ ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 # Helpers
 
 
-@pytest.fixture
-def categories(ring):
-    return services.categories_create_defaults(ring=ring)
-
-
 def url(ring, path: str = "") -> str:
     """A page of the ring's vraag en aanbod."""
     return ring_url(ring, f"/aanbod-en-vraag{path}")

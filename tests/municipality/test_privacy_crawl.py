@@ -37,7 +37,7 @@ from ruilkring.stats import dashboard, metrics
 from ruilkring.stats.models import ContactAnswer, Tie
 from ruilkring.stats.ties import tie_answer
 from tests import factories
-from tests.conftest import FreshRequestClient
+from tests.helpers import client_as
 
 TODAY = datetime(2026, 5, 11, 10, tzinfo=UTC)
 FIRST_NAMES = ("Xaverius", "Wiebrecht", "Gijsberta", "Olgerd", "Reinoutje", "Tjitske", "Ermelinda", "Barteld",
@@ -187,14 +187,6 @@ def dataset(app):
     dashboard._CACHE.clear()  # ids start again at 1 in every test
     yield build_dataset()
     dashboard._CACHE.clear()
-
-
-def client_as(app, user_id: int) -> FreshRequestClient:
-    client = FreshRequestClient(app, app.response_class, use_cookies=True)
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
-    return client
 
 
 # Reading what a page shows

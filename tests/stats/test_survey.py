@@ -14,7 +14,7 @@ from ruilkring.members.models import MemberStatus
 from ruilkring.stats import survey as surveys
 from ruilkring.stats.models import Survey, SurveyParticipation, SurveyResponse
 from tests import factories
-from tests.conftest import FreshRequestClient
+from tests.helpers import client_as
 
 TODAY = date(2026, 5, 11)
 
@@ -38,15 +38,6 @@ def responses(survey) -> list[tuple]:
     return [tuple(row) for row in db.session.execute(
         select(SurveyResponse.belonging, SurveyResponse.new_people, SurveyResponse.help_available)
         .where(SurveyResponse.survey_id == survey.id).order_by(SurveyResponse.id))]
-
-
-def client_as(app, user) -> FreshRequestClient:
-    """A client signed in as ``user`` the way Flask-Login keeps it in the session."""
-    client = FreshRequestClient(app, app.response_class, use_cookies=True)
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-    return client
 
 
 # Opening

@@ -23,7 +23,7 @@ from ruilkring.stats import dashboard
 from ruilkring.stats.models import ContactAnswer, Tie, TieAnswer
 from ruilkring.stats.ties import tie_answer
 from tests import factories
-from tests.conftest import FreshRequestClient
+from tests.helpers import client_as
 
 NAMES = {"A": "Anna Appelboom", "B": "Bram Berkhout", "C": "Cor Cornelisse", "D": "Dina Dijkhuis",
          "E": "Erik Eikenhout", "F": "Fien Fonteijn"}
@@ -55,15 +55,6 @@ def kring(ring, coordinator):
                for p, q, day in TRADES]
     run_ledger_transaction(lambda: ledger.transfers_bulk_load(ring=ring, transfers=history))
     return ring, members
-
-
-def client_as(app, user) -> FreshRequestClient:
-    """A client signed in as ``user`` the way Flask-Login keeps it in the session."""
-    client = FreshRequestClient(app, app.response_class, use_cookies=True)
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-    return client
 
 
 def headline(html: str, label: str) -> str:
