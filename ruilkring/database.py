@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -45,6 +46,12 @@ def configure_engine(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def upsert(table: Table, dialect: str):
+    """``INSERT ... ON CONFLICT`` for ``table`` on the dialect ``dialect`` (``postgresql`` or
+    ``sqlite``, which share the syntax and SQLAlchemy's API for it)."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
 def _retryable(error: DBAPIError) -> bool:
     """Deadlocks, serialization failures, a busy SQLite and a lost idempotency-key race
     are solved by running the whole unit again."""
@@ -66,7 +73,8 @@ def run_ledger_transaction(work: Callable[[], T], *, attempts: int = MAX_ATTEMPT
     idempotency key, the whole unit is rolled back and run again, a bounded number of times.
     """
     for attempt in range(1, attempts + 1):
-        db.session.commit()
+        if db.session().in_transaction():
+            db.session.commit()
         try:
             # Inside the try: on SQLite this BEGIN IMMEDIATE is where a busy database shows.
             db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})

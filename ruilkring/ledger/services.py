@@ -14,6 +14,11 @@ by ``ruilkring.database.run_ledger_transaction``:
 
 Nothing here commits, and nothing is ever updated or deleted: mistakes are undone by a
 reversal or fixed by a correction.
+
+``transfer_create``, which every payment goes through, runs these steps as SQLAlchemy Core
+statements on the session's connection (seven statements, compiled once), not through the
+ORM's unit of work, which made it several times slower (docs/BENCHMARKS.md, Ledger); the
+session's objects are kept in step with what it wrote.
 """
 
 import hashlib
@@ -25,8 +30,9 @@ from datetime import date, datetime, timedelta
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, text
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, case, insert, select, text, update
+from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ruilkring import clock
 from ruilkring.audit.services import audit_record
@@ -107,13 +113,70 @@ def limits_in_force(account: Account) -> Limits:
     zero (limits 0 and 0); the ring's own accounts have no limits."""
     if account.kind != AccountKind.MEMBER:
         return Limits(None, None)
-    if account.member.status == MemberStatus.LEAVING:
+    return _limits(account.member.status, account.min_balance, account.max_balance,
+                   account.ring.default_min_balance, account.ring.default_max_balance)
+
+
+def _limits(member_status: MemberStatus, own_min: int | None, own_max: int | None, ring_min: int | None,
+            ring_max: int | None) -> Limits:
+    """A member account's limits (see ``limits_in_force``)."""
+    if member_status == MemberStatus.LEAVING:
         return Limits(0, 0)
-    ring = account.ring
-    return Limits(
-        account.min_balance if account.min_balance is not None else ring.default_min_balance,
-        account.max_balance if account.max_balance is not None else ring.default_max_balance,
-    )
+    return Limits(ring_min if own_min is None else own_min, ring_max if own_max is None else own_max)
+
+
+@dataclass(frozen=True)
+class _Locked:
+    """An account as the write path reads it under lock, with what its checks need."""
+
+    id: int
+    ring_id: int
+    status: AccountStatus
+    balance: int
+    version: int
+    member_id: int | None
+    member_status: MemberStatus | None
+    limits: Limits
+
+
+_accounts, _members, _rings = Account.__table__, Member.__table__, Ring.__table__
+_transfers, _entries = Transfer.__table__, Entry.__table__
+
+# transfer_create's statements, built once; SQLAlchemy caches their compiled form.
+_LOCK = (
+    select(_accounts.c.id, _accounts.c.ring_id, _accounts.c.kind, _accounts.c.status, _accounts.c.balance,
+           _accounts.c.version, _accounts.c.min_balance, _accounts.c.max_balance, _accounts.c.member_id,
+           _members.c.status.label("member_status"), _rings.c.default_min_balance, _rings.c.default_max_balance)
+    .join(_rings, _rings.c.id == _accounts.c.ring_id)
+    .outerjoin(_members, _members.c.id == _accounts.c.member_id)
+    .where(_accounts.c.id.in_([bindparam("first"), bindparam("second")]))
+    .order_by(_accounts.c.id)
+    .with_for_update(of=_accounts)
+)
+_BY_KEY = select(_transfers.c.id, _transfers.c.payload_hash).where(_transfers.c.idempotency_key == bindparam("key"))
+_INSERT_TRANSFER = insert(_transfers).returning(_transfers.c.id)
+_INSERT_ENTRY = insert(_entries)  # run for both entries at once (executemany): SQLAlchemy caches it
+_MOVE = (
+    update(_accounts).where(_accounts.c.id.in_([bindparam("payer"), bindparam("payee")]))
+    .values(balance=case((_accounts.c.id == bindparam("payer"), bindparam("payer_balance")),
+                         else_=bindparam("payee_balance")),
+            version=_accounts.c.version + 1)
+)
+
+
+def _lock_for_transfer(first: int, second: int) -> dict[int, _Locked]:
+    """Lock both accounts (ascending id order on PostgreSQL; SQLite holds the write lock
+    already) and read them with their member's status and the limits in force."""
+    locked = {}
+    for row in db.session.connection().execute(_LOCK, {"first": first, "second": second}):
+        if row.kind == AccountKind.MEMBER:
+            limits = _limits(row.member_status, row.min_balance, row.max_balance, row.default_min_balance,
+                             row.default_max_balance)
+        else:
+            limits = Limits(None, None)
+        locked[row.id] = _Locked(row.id, row.ring_id, row.status, row.balance, row.version,
+                                 row.member_id, row.member_status, limits)
+    return locked
 
 
 def _lock_accounts(account_ids: set[int]) -> dict[int, Account]:
@@ -172,15 +235,21 @@ def _check_limits_values(payer_balance: int, payer_min: int | None, payee_balanc
 
 
 def _check_can_trade(account: Account, kind: TransferKind) -> None:
-    if account.status != AccountStatus.ACTIVE:
+    _check_can_trade_values(account.status, account.member.status if account.member else None,
+                            account.member_id, kind)
+
+
+def _check_can_trade_values(status: AccountStatus, member_status: MemberStatus | None, member_id: int | None,
+                            kind: TransferKind) -> None:
+    if status != AccountStatus.ACTIVE:
         raise DomainError(_l("Deze rekening is bevroren of gesloten; er kan niets op worden geboekt."))
     # Trades need members who take part; corrections and reversals by a coordinator may
     # touch any member's account, so the books can always be put right.
-    if kind in (TransferKind.TRADE, TransferKind.FEE) and account.kind == AccountKind.MEMBER:
-        if account.member.status not in ACCESS_STATUSES:
+    if kind in (TransferKind.TRADE, TransferKind.FEE) and member_id is not None:
+        if member_status not in ACCESS_STATUSES:
             raise DomainError(
                 _l("%(name)s doet op dit moment niet mee in de kring; ruilen kan niet.",
-                   name=account.member.name),
+                   name=db.session.get(Member, member_id).name),
                 field="payee",
             )
 
@@ -230,26 +299,30 @@ def transfer_create(
                                  description=description, reverses_id=reverses.id if reverses else None,
                                  listing_id=listing.id if listing else None)
 
-    accounts = _lock_accounts({payer.id, payee.id})
-    payer, payee = accounts[payer.id], accounts[payee.id]
+    db.session.flush()  # the caller's pending changes (a member's new status, say) count below
+    connection = db.session.connection()
+    locked = _lock_for_transfer(payer.id, payee.id)
+    payer_row, payee_row = locked[payer.id], locked[payee.id]
 
-    existing = db.session.scalar(select(Transfer).where(Transfer.idempotency_key == idempotency_key))
+    existing = connection.execute(_BY_KEY, {"key": idempotency_key}).first()
     if existing is not None:
         if existing.payload_hash != payload_hash:
             raise DomainError(
                 _l("Deze betaling is al eerder verstuurd met andere gegevens. Laad het formulier opnieuw."),
                 code="idempotency_conflict",
             )
-        existing.replayed = True
-        return existing
+        transfer = db.session.get(Transfer, existing.id)
+        transfer.replayed = True
+        return transfer
 
-    for account in (payer, payee):
-        _check_can_trade(account, kind)
+    for row in (payer_row, payee_row):
+        _check_can_trade_values(row.status, row.member_status, row.member_id, kind)
     if not override_limits:
-        _check_limits(payer, payee, amount)
+        _check_limits_values(payer_row.balance, payer_row.limits.min_balance, payee_row.balance,
+                             payee_row.limits.max_balance, amount)
 
-    transfer = Transfer(
-        ring_id=payer.ring_id,
+    values = dict(
+        ring_id=payer_row.ring_id,
         payer_account_id=payer.id,
         payee_account_id=payee.id,
         amount=amount,
@@ -264,29 +337,43 @@ def transfer_create(
         limit_override=override_limits,
         listing_id=listing.id if listing is not None else None,
         occurred_on=occurred_on or clock.today(),
+        created_at=clock.now(),
     )
-    db.session.add(transfer)
-    db.session.flush()
-    for account, signed in ((payer, -amount), (payee, amount)):
-        limits = limits_in_force(account)
-        account.balance += signed
-        account.version += 1
-        db.session.add(Entry(
-            transfer_id=transfer.id, account_id=account.id, amount=signed,
-            balance_after=account.balance, account_version=account.version,
-            min_balance=limits.min_balance, max_balance=limits.max_balance,
-        ))
-    db.session.flush()
-    # The social-effect ties move with the ledger, in the same transaction.
-    if kind == TransferKind.TRADE:
-        tie_record_trade(transfer=transfer)
-        rollup_record(transfer=transfer)
-    elif reverses is not None:
+    transfer_id = connection.execute(_INSERT_TRANSFER, values).scalar_one()
+    moves = [(payer, payer_row, -amount), (payee, payee_row, amount)]
+    connection.execute(_INSERT_ENTRY, [
+        {"transfer_id": transfer_id, "account_id": row.id, "amount": signed, "balance_after": row.balance + signed,
+         "account_version": row.version + 1, "min_balance": row.limits.min_balance,
+         "max_balance": row.limits.max_balance}
+        for _, row, signed in moves])
+    connection.execute(_MOVE, {"payer": payer.id, "payee": payee.id, "payer_balance": payer_row.balance - amount,
+                               "payee_balance": payee_row.balance + amount})
+    # The session's objects learn what was written, as if they had been loaded after it.
+    for account, row, signed in moves:
+        set_committed_value(account, "balance", row.balance + signed)
+        set_committed_value(account, "version", row.version + 1)
+    # The new row as an object of the session, without loading it again. merge, not add:
+    # the identity map may still hold an object of a rolled-back transfer with this id.
+    transfer = Transfer(id=transfer_id, **values)
+    make_transient_to_detached(transfer)
+    transfer = db.session.merge(transfer, load=False)
+
+    # The social-effect ties and rollups move with the ledger, in the same transaction.
+    if kind == TransferKind.TRADE and payer_row.member_id is not None and payee_row.member_id is not None:
+        tie_record_trade(ring_id=payer_row.ring_id, member_ids=(payer_row.member_id, payee_row.member_id),
+                         transfer_id=transfer_id, occurred_on=values["occurred_on"], amount=amount)
+        rollup_record(ring_id=payer_row.ring_id, payer_member_id=payer_row.member_id,
+                      payee_member_id=payee_row.member_id, occurred_on=values["occurred_on"], amount=amount)
+    elif reverses is not None and reverses.kind == TransferKind.TRADE:
         tie_record_reversal(original=reverses)
-        rollup_record(transfer=reverses, sign=-1)
+        original_payer, original_payee = reverses.payer.member_id, reverses.payee.member_id
+        if original_payer is not None and original_payee is not None:
+            rollup_record(ring_id=reverses.ring_id, payer_member_id=original_payer,
+                          payee_member_id=original_payee, occurred_on=reverses.occurred_on,
+                          amount=reverses.amount, sign=-1)
     if override_limits:
-        audit_record(actor=entered_by, action="transfer.limit_override", ring=payer.ring,
-                     new={"transfer": transfer.id, "amount": amount}, reason=reason)
+        audit_record(actor=entered_by, action="transfer.limit_override", ring=db.session.get(Ring, payer_row.ring_id),
+                     new={"transfer": transfer_id, "amount": amount}, reason=reason)
     return transfer
 
 

@@ -5,11 +5,13 @@ Every standing trade adds to its payer's ``trades_given`` and its payee's
 of both members are locked by the write path, so their rows are not raced for.
 """
 
+import functools
 from datetime import date
 
 from sqlalchemy import delete, exists, func, insert, literal, select, union_all
 from sqlalchemy.orm import aliased
 
+from ruilkring.database import upsert
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Account, Transfer, TransferKind
 from ruilkring.stats.models import MemberMonth
@@ -19,28 +21,29 @@ def month_of(day: date) -> date:
     return day.replace(day=1)
 
 
-def _add(ring_id: int, member_id: int, month: date, given: int, received: int, minutes_given: int,
-         minutes_received: int) -> None:
-    row = db.session.get(MemberMonth, (ring_id, member_id, month))
-    if row is None:
-        row = MemberMonth(ring_id=ring_id, member_id=member_id, month=month, trades_given=0, trades_received=0,
-                          minutes_given=0, minutes_received=0)
-        db.session.add(row)
-    row.trades_given += given
-    row.trades_received += received
-    row.minutes_given += minutes_given
-    row.minutes_received += minutes_received
+@functools.cache
+def _member_month_upsert(dialect: str):
+    months = MemberMonth.__table__
+    statement = upsert(months, dialect)
+    counts = ("trades_given", "trades_received", "minutes_given", "minutes_received")
+    return statement.on_conflict_do_update(
+        index_elements=[months.c.ring_id, months.c.member_id, months.c.month],
+        set_={name: months.c[name] + statement.excluded[name] for name in counts},
+    )
 
 
-def rollup_record(*, transfer: Transfer, sign: int = 1) -> None:
-    """Count a standing trade between two members (``sign=-1`` when it is reversed)."""
-    payer, payee = transfer.payer.member_id, transfer.payee.member_id
-    if transfer.kind != TransferKind.TRADE or payer is None or payee is None:
-        return
-    month = month_of(transfer.occurred_on)
-    _add(transfer.ring_id, payer, month, sign, 0, sign * transfer.amount, 0)
-    _add(transfer.ring_id, payee, month, 0, sign, 0, sign * transfer.amount)
-    db.session.flush()
+def rollup_record(*, ring_id: int, payer_member_id: int, payee_member_id: int, occurred_on: date, amount: int,
+                  sign: int = 1) -> None:
+    """Count a standing trade between two members in their month (``sign=-1`` when it is
+    reversed): both rows in one executemany of a cached upsert, on the session's connection."""
+    month, minutes = month_of(occurred_on), sign * amount
+    connection = db.session.connection()
+    connection.execute(_member_month_upsert(connection.dialect.name), [
+        {"ring_id": ring_id, "member_id": payer_member_id, "month": month, "trades_given": sign,
+         "trades_received": 0, "minutes_given": minutes, "minutes_received": 0},
+        {"ring_id": ring_id, "member_id": payee_member_id, "month": month, "trades_given": 0,
+         "trades_received": sign, "minutes_given": 0, "minutes_received": minutes},
+    ])
 
 
 def _month_expression(column):

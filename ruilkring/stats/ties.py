@@ -7,9 +7,13 @@ same pair). ``ties_rebuild`` recomputes a ring's ties from its transfers, for bu
 imports and the ``stats rebuild-ties`` command; answers to the contact question survive it.
 """
 
+import functools
+from datetime import date
+
 from sqlalchemy import and_, case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
+from ruilkring.database import upsert
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Account, Transfer, TransferKind
@@ -25,27 +29,42 @@ def _pair(transfer: Transfer) -> tuple[int, int] | None:
 
 
 def _tie(ring_id: int, low: int, high: int) -> Tie | None:
+    # Fresh from the database: the write path updates ties in SQL, past the identity map.
     return db.session.scalar(select(Tie).where(
-        Tie.ring_id == ring_id, Tie.member_low_id == low, Tie.member_high_id == high))
+        Tie.ring_id == ring_id, Tie.member_low_id == low, Tie.member_high_id == high)
+        .execution_options(populate_existing=True))
 
 
-def tie_record_trade(*, transfer: Transfer) -> Tie | None:
-    """A trade between two members forms their tie, or strengthens it."""
-    pair = _pair(transfer)
-    if transfer.kind != TransferKind.TRADE or pair is None:
-        return None
-    tie = _tie(transfer.ring_id, *pair)
-    if tie is None:
-        tie = Tie(ring_id=transfer.ring_id, member_low_id=pair[0], member_high_id=pair[1], trade_count=0, minutes=0)
-        db.session.add(tie)
-    if tie.trade_count == 0:
-        tie.first_transfer_id = transfer.id
-        tie.first_date = transfer.occurred_on
-    tie.trade_count += 1
-    tie.minutes += transfer.amount
-    tie.last_date = max(filter(None, (tie.last_date, transfer.occurred_on)))
-    db.session.flush()
-    return tie
+@functools.cache
+def _tie_upsert(dialect: str):
+    ties = Tie.__table__
+    statement = upsert(ties, dialect)
+    new = statement.excluded
+    formed = ties.c.trade_count == 0  # no standing trade yet: this one forms the tie
+    return statement.on_conflict_do_update(
+        index_elements=[ties.c.ring_id, ties.c.member_low_id, ties.c.member_high_id],
+        set_={
+            "trade_count": ties.c.trade_count + new.trade_count,
+            "minutes": ties.c.minutes + new.minutes,
+            "first_transfer_id": case((formed, new.first_transfer_id), else_=ties.c.first_transfer_id),
+            "first_date": case((formed | (new.first_date < ties.c.first_date), new.first_date),
+                               else_=ties.c.first_date),
+            "last_date": case((ties.c.last_date.is_(None) | (ties.c.last_date < new.last_date), new.last_date),
+                              else_=ties.c.last_date),
+        },
+    )
+
+
+def tie_record_trade(*, ring_id: int, member_ids: tuple[int, int], transfer_id: int, occurred_on: date,
+                     amount: int) -> None:
+    """A trade between two members forms their tie, or strengthens it (one upsert, on
+    the session's connection: this runs for every trade)."""
+    low, high = sorted(member_ids)
+    connection = db.session.connection()
+    connection.execute(_tie_upsert(connection.dialect.name), {
+        "ring_id": ring_id, "member_low_id": low, "member_high_id": high, "first_transfer_id": transfer_id,
+        "first_date": occurred_on, "last_date": occurred_on, "trade_count": 1, "minutes": amount,
+    })
 
 
 def _standing_trades(ring_id: int, low: int, high: int):

@@ -38,6 +38,21 @@ def test_payment_moves_balances_writes_two_entries_and_keeps_invariants(pair, ou
     assert mail["To"] == payee.user.email and "1:30" in mail["Subject"]
 
 
+def test_the_sessions_objects_follow_what_the_write_path_wrote(pair):
+    """transfer_create writes in SQL past the ORM: the accounts in the session and the
+    transfer it returns must still be what the database holds, before and after commit."""
+    payer, payee = (services.account_open(member=member) for member in pair)
+    transfer = services.transfer_create(payer=payer, payee=payee, amount=45, idempotency_key="s1",
+                                        entered_by=pair[0].user, description="boodschappen")
+    assert (payer.balance, payer.version, payee.balance, payee.version) == (-45, 1, 45, 1)
+    assert transfer in db.session and transfer.payer is payer and transfer.payee is payee
+    assert (transfer.amount, transfer.description, transfer.entered_by) == (45, "boodschappen", pair[0].user)
+    assert sorted(entry.amount for entry in transfer.entries) == [-45, 45]
+    db.session.commit()
+    assert (payer.balance, payee.balance, transfer.kind) == (-45, 45, TransferKind.TRADE)
+    assert ledger_verify() == []
+
+
 def test_replayed_key_returns_the_first_transfer_and_pays_once(pair, outbox):
     payer, payee = pair
     first = pay(payer, payee, 60)

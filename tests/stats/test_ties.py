@@ -42,6 +42,31 @@ def test_reversal_moves_the_first_trade_and_a_lone_reversed_trade_is_no_contact(
     assert ties(ring) == incremental
 
 
+def test_a_pair_whose_trades_were_all_reversed_forms_the_tie_again(ring, coordinator):
+    """The tie's upsert: a tie with no standing trade takes the next trade as its first; the
+    dates widen to take in a trade booked with an earlier date, as a rebuild has them."""
+    a, b = factories.MemberFactory(ring=ring), factories.MemberFactory(ring=ring)
+    lone = pay(a, b, 60)
+    run_ledger_transaction(lambda: ledger.transfer_reverse(
+        transfer=lone, reversed_by=coordinator.user, reason="fout", idempotency_key="r1"))
+    today = clock.today()
+    accounts = [ledger.account_open(member=member) for member in (a, b)]
+
+    def book(key, occurred_on):
+        return run_ledger_transaction(lambda: ledger.transfer_create(
+            payer=accounts[0], payee=accounts[1], amount=30, idempotency_key=key, entered_by=a.user,
+            description="klus", occurred_on=occurred_on))
+
+    again = book("t1", today)
+    book("t2", today - timedelta(days=40))
+    tie = db.session.scalar(select(Tie).where(Tie.ring_id == ring.id))
+    expected = (2, 60, again.id, today - timedelta(days=40), today)
+    assert (tie.trade_count, tie.minutes, tie.first_transfer_id, tie.first_date, tie.last_date) == expected
+    ties_rebuild(ring_id=ring.id)
+    db.session.refresh(tie)
+    assert (tie.trade_count, tie.minutes, tie.first_transfer_id, tie.first_date, tie.last_date) == expected
+
+
 def test_payments_with_the_pot_make_no_tie(ring, coordinator):
     member = factories.MemberFactory(ring=ring)
     run_ledger_transaction(lambda: ledger.bulk_book(
