@@ -15,7 +15,7 @@ from typing import TypeVar
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from ruilkring.extensions import db
 
@@ -53,13 +53,12 @@ def upsert(table: Table, dialect: str):
 
 
 def _retryable(error: DBAPIError) -> bool:
-    """Deadlocks, serialization failures, a busy SQLite and a lost idempotency-key race
-    are solved by running the whole unit again."""
+    """Deadlocks, serialization failures and a busy SQLite are solved by running the whole
+    unit again. (A race for an idempotency key needs no retry: the transfer's insert waits
+    for the other transaction and then answers as a replay.)"""
     sqlstate = getattr(error.orig, "sqlstate", None)
     if sqlstate in ("40001", "40P01"):  # serialization_failure, deadlock_detected
         return True
-    if isinstance(error, IntegrityError):
-        return "idempotency_key" in str(error.orig)
     message = str(error.orig).lower()
     return "database is locked" in message or "database is busy" in message
 
@@ -69,8 +68,8 @@ def run_ledger_transaction(work: Callable[[], T], *, attempts: int = MAX_ATTEMPT
 
     Whatever the request read before is committed first (reads only), so the unit starts
     fresh: with the write lock on SQLite, ready for row locks on PostgreSQL. On a
-    deadlock, serialization failure, busy database or a concurrent insert of the same
-    idempotency key, the whole unit is rolled back and run again, a bounded number of times.
+    deadlock, serialization failure or busy database, the whole unit is rolled back and run
+    again, a bounded number of times.
     """
     for attempt in range(1, attempts + 1):
         if db.session().in_transaction():

@@ -5,22 +5,24 @@ by ``ruilkring.database.run_ledger_transaction``:
 
 1. lock the accounts involved in ascending id order (``SELECT ... FOR UPDATE`` on
    PostgreSQL; SQLite already holds the write lock from ``BEGIN IMMEDIATE``);
-2. look up the idempotency key: a replay returns the first transfer, the same key with
-   another payload is refused;
-3. refuse a move that takes an account further past a limit: a debit may not end below
+2. refuse a move that takes an account further past a limit: a debit may not end below
    the minimum, a credit may not end above the maximum (an account already past a limit
    after it was tightened may still move back towards it);
-4. insert the transfer and its two entries and update the cached balances and versions.
+3. insert the transfer unless its idempotency key is taken (``ON CONFLICT DO NOTHING``):
+   a replay returns the first transfer, also when step 2 would refuse it now, and the
+   same key with another payload is refused;
+4. insert its two entries and update the cached balances and versions.
 
 Nothing here commits, and nothing is ever updated or deleted: mistakes are undone by a
 reversal or fixed by a correction.
 
 ``transfer_create``, which every payment goes through, runs these steps as SQLAlchemy Core
-statements on the session's connection (seven statements, compiled once), not through the
+statements on the session's connection (six statements, compiled once), not through the
 ORM's unit of work, which made it several times slower (docs/BENCHMARKS.md, Ledger); the
 session's objects are kept in step with what it wrote.
 """
 
+import functools
 import hashlib
 import json
 import uuid
@@ -37,6 +39,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ruilkring import clock
 from ruilkring.audit.services import audit_record
 from ruilkring.auth.models import User
+from ruilkring.database import upsert
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger.amounts import format_minutes
@@ -154,7 +157,6 @@ _LOCK = (
     .with_for_update(of=_accounts)
 )
 _BY_KEY = select(_transfers.c.id, _transfers.c.payload_hash).where(_transfers.c.idempotency_key == bindparam("key"))
-_INSERT_TRANSFER = insert(_transfers).returning(_transfers.c.id)
 _INSERT_ENTRY = insert(_entries)  # run for both entries at once (executemany): SQLAlchemy caches it
 _MOVE = (
     update(_accounts).where(_accounts.c.id.in_([bindparam("payer"), bindparam("payee")]))
@@ -162,6 +164,31 @@ _MOVE = (
                          else_=bindparam("payee_balance")),
             version=_accounts.c.version + 1)
 )
+
+
+@functools.cache
+def _insert_transfer(dialect: str):
+    """Insert a transfer and return its id; nothing (no row) when its idempotency key is
+    taken, so a new key costs no lookup. A replay waits here for a concurrent transaction
+    with the same key to end."""
+    return (upsert(_transfers, dialect).on_conflict_do_nothing(index_elements=[_transfers.c.idempotency_key])
+            .returning(_transfers.c.id))
+
+
+def _replayed(key: str, payload_hash: str) -> Transfer | None:
+    """The transfer booked earlier under idempotency ``key``, marked as replayed; None when
+    the key is new. The same key with another payload is refused."""
+    existing = db.session.connection().execute(_BY_KEY, {"key": key}).first()
+    if existing is None:
+        return None
+    if existing.payload_hash != payload_hash:
+        raise DomainError(
+            _l("Deze betaling is al eerder verstuurd met andere gegevens. Laad het formulier opnieuw."),
+            code="idempotency_conflict",
+        )
+    transfer = db.session.get(Transfer, existing.id)
+    transfer.replayed = True
+    return transfer
 
 
 def _lock_for_transfer(first: int, second: int) -> dict[int, _Locked]:
@@ -304,22 +331,18 @@ def transfer_create(
     locked = _lock_for_transfer(payer.id, payee.id)
     payer_row, payee_row = locked[payer.id], locked[payee.id]
 
-    existing = connection.execute(_BY_KEY, {"key": idempotency_key}).first()
-    if existing is not None:
-        if existing.payload_hash != payload_hash:
-            raise DomainError(
-                _l("Deze betaling is al eerder verstuurd met andere gegevens. Laad het formulier opnieuw."),
-                code="idempotency_conflict",
-            )
-        transfer = db.session.get(Transfer, existing.id)
-        transfer.replayed = True
-        return transfer
-
-    for row in (payer_row, payee_row):
-        _check_can_trade_values(row.status, row.member_status, row.member_id, kind)
-    if not override_limits:
-        _check_limits_values(payer_row.balance, payer_row.limits.min_balance, payee_row.balance,
-                             payee_row.limits.max_balance, amount)
+    try:
+        for row in (payer_row, payee_row):
+            _check_can_trade_values(row.status, row.member_status, row.member_id, kind)
+        if not override_limits:
+            _check_limits_values(payer_row.balance, payer_row.limits.min_balance, payee_row.balance,
+                                 payee_row.limits.max_balance, amount)
+    except DomainError:
+        # A replay answers with the first transfer, whatever the balances are now.
+        replayed = _replayed(idempotency_key, payload_hash)
+        if replayed is None:
+            raise
+        return replayed
 
     values = dict(
         ring_id=payer_row.ring_id,
@@ -339,7 +362,9 @@ def transfer_create(
         occurred_on=occurred_on or clock.today(),
         created_at=clock.now(),
     )
-    transfer_id = connection.execute(_INSERT_TRANSFER, values).scalar_one()
+    transfer_id = connection.execute(_insert_transfer(connection.dialect.name), values).scalar()
+    if transfer_id is None:  # the key was used before: nothing was written
+        return _replayed(idempotency_key, payload_hash)
     moves = [(payer, payer_row, -amount), (payee, payee_row, amount)]
     connection.execute(_INSERT_ENTRY, [
         {"transfer_id": transfer_id, "account_id": row.id, "amount": signed, "balance_after": row.balance + signed,

@@ -72,6 +72,23 @@ def test_same_key_with_another_payload_is_refused(pair):
     assert balance(payee) == 60
 
 
+def test_a_replay_is_answered_with_the_first_transfer_even_where_limits_now_refuse(ring, pair, outbox):
+    """The second click of a payment that took the payer to the limit is the same payment,
+    not a refused one; a new key at the limit is refused."""
+    payer, payee = pair
+    ring.default_min_balance = -60
+    db.session.commit()
+    first = pay(payer, payee, 60, key="a")
+    again = pay(payer, payee, 60, key="a")
+    assert again.id == first.id and again.replayed
+    with pytest.raises(services.LimitExceeded):
+        pay(payer, payee, 60, key="b")
+    with pytest.raises(DomainError) as error:
+        pay(payer, payee, 45, key="a")
+    assert error.value.code == "idempotency_conflict"
+    assert balance(payer) == -60 and len(outbox()) == 1
+
+
 def test_limits_refuse_and_say_how_much_is_possible(ring, pair):
     payer, payee = pair
     ring.default_min_balance = -120
