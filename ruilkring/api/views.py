@@ -494,6 +494,16 @@ def payment_request_decline(request_id: int):
     return _request_out(payment_request)
 
 
+@bp.post(f"/payment-requests/{ID.format('request_id')}/cancel")
+@api.validate(resp=responses(HTTP_200=s.PaymentRequestOut, HTTP_409=s.Problem), tags=["payment requests"])
+def payment_request_cancel(request_id: int):
+    """The requester withdraws a pending request."""
+    payment_request = _own_request(request_id)
+    ledger_services.payment_request_cancel(request=payment_request, cancelled_by=g.member)
+    db.session.commit()
+    return _request_out(payment_request)
+
+
 # Coordinators
 
 

@@ -268,6 +268,20 @@ def test_payment_request_decline_and_then_it_is_closed(api, anna, bert):
     assert balance(anna) == 0
 
 
+def test_the_requester_withdraws_a_pending_request_and_only_they_can(api, anna, bert, carla):
+    payment_request = ledger_services.payment_request_create(payee=bert, payer=anna, amount=60,
+                                                             description="boodschappen")
+    db.session.commit()
+    path = f"/payment-requests/{payment_request.id}/cancel"
+    assert_problem(api(anna)("POST", path), 422, "invalid")
+    assert_problem(api(carla)("POST", path), 404, "not_found")
+    body = api(bert)("POST", path).get_json()
+    assert body["status"] == "cancelled" and body["decided_at"] is not None
+    assert_problem(api(bert)("POST", path), 409, "request_closed")
+    assert_problem(api(anna)("POST", f"/payment-requests/{payment_request.id}/accept"), 409, "request_closed")
+    assert balance(anna) == 0
+
+
 def test_only_the_payer_accepts_and_others_do_not_see_it(api, anna, bert, carla):
     payment_request = ledger_services.payment_request_create(payee=bert, payer=anna, amount=60,
                                                              description="boodschappen")
