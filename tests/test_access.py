@@ -105,6 +105,7 @@ EXPECTED = {
     "api.payment_requests_create": API_TOKEN_ONLY,
     "api.payment_request_accept": API_TOKEN_ONLY,
     "api.payment_request_decline": API_TOKEN_ONLY,
+    "api.payment_request_cancel": API_TOKEN_ONLY,
     "api.ring_export": API_TOKEN_ONLY,
     # Ring A: public page, sign-up, and renewing a listing from the expiry mail's link.
     "rings.public_page": PUBLIC,
