@@ -58,7 +58,7 @@ from ruilkring.listings.models import Listing
 from ruilkring.members.models import ACCESS_STATUSES, Member, MemberStatus
 from ruilkring.notifications.services import mail_queue, notification_create
 from ruilkring.rings.models import Ring
-from ruilkring.stats.rollups import rollup_record, rollups_rebuild
+from ruilkring.stats.rollups import rollup_record, rollup_record_reversal, rollups_rebuild
 from ruilkring.stats.ties import tie_record_reversal, tie_record_trade, ties_rebuild
 
 MAX_DESCRIPTION = 500
@@ -191,7 +191,7 @@ def _replayed(key: str, payload_hash: str) -> Transfer | None:
     return transfer
 
 
-def _lock_for_transfer(first: int, second: int) -> dict[int, _Locked]:
+def _lock_accounts(first: int, second: int) -> dict[int, _Locked]:
     """Lock both accounts (ascending id order on PostgreSQL; SQLite holds the write lock
     already) and read them with their member's status and the limits in force."""
     locked = {}
@@ -204,15 +204,6 @@ def _lock_for_transfer(first: int, second: int) -> dict[int, _Locked]:
         locked[row.id] = _Locked(row.id, row.ring_id, row.status, row.balance, row.version,
                                  row.member_id, row.member_status, limits)
     return locked
-
-
-def _lock_accounts(account_ids: set[int]) -> dict[int, Account]:
-    """Lock the rows in ascending id order (PostgreSQL) and refresh them from the database."""
-    rows = db.session.scalars(
-        select(Account).where(Account.id.in_(account_ids)).order_by(Account.id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).all()
-    return {account.id: account for account in rows}
 
 
 def _payload_hash(*, payer_id: int, payee_id: int, amount: int, kind: TransferKind, description: str,
@@ -328,7 +319,7 @@ def transfer_create(
 
     db.session.flush()  # the caller's pending changes (a member's new status, say) count below
     connection = db.session.connection()
-    locked = _lock_for_transfer(payer.id, payee.id)
+    locked = _lock_accounts(payer.id, payee.id)
     payer_row, payee_row = locked[payer.id], locked[payee.id]
 
     try:
@@ -389,13 +380,9 @@ def transfer_create(
                          transfer_id=transfer_id, occurred_on=values["occurred_on"], amount=amount)
         rollup_record(ring_id=payer_row.ring_id, payer_member_id=payer_row.member_id,
                       payee_member_id=payee_row.member_id, occurred_on=values["occurred_on"], amount=amount)
-    elif reverses is not None and reverses.kind == TransferKind.TRADE:
+    elif reverses is not None:
         tie_record_reversal(original=reverses)
-        original_payer, original_payee = reverses.payer.member_id, reverses.payee.member_id
-        if original_payer is not None and original_payee is not None:
-            rollup_record(ring_id=reverses.ring_id, payer_member_id=original_payer,
-                          payee_member_id=original_payee, occurred_on=reverses.occurred_on,
-                          amount=reverses.amount, sign=-1)
+        rollup_record_reversal(original=reverses)
     if override_limits:
         audit_record(actor=entered_by, action="transfer.limit_override", ring=db.session.get(Ring, payer_row.ring_id),
                      new={"transfer": transfer_id, "amount": amount}, reason=reason)
@@ -561,7 +548,7 @@ def transfer_reverse(
     if transfer.kind == TransferKind.REVERSAL:
         raise DomainError(_l("Een terugboeking kan zelf niet worden teruggedraaid. Boek een correctie."))
     # Serialise with other reversals of the same transfer before looking for one.
-    _lock_accounts({transfer.payer_account_id, transfer.payee_account_id})
+    _lock_accounts(transfer.payer_account_id, transfer.payee_account_id)
     already = db.session.scalar(select(Transfer).where(Transfer.reverses_id == transfer.id))
     if already is not None and already.idempotency_key == idempotency_key:
         already.replayed = True  # the same form sent twice: the first reversal stands
@@ -717,7 +704,7 @@ def payment_request_accept(*, request: PaymentRequest, accepted_by: Member) -> T
         raise DomainError(_l("Alleen degene die moet betalen kan dit verzoek accepteren."))
     payer_account = _member_account(request.payer)
     payee_account = _member_account(request.payee)
-    _lock_accounts({payer_account.id, payee_account.id})
+    _lock_accounts(payer_account.id, payee_account.id)
     request = _lock_request(request)
     if request.status == PaymentRequestStatus.ACCEPTED:
         return request.transfer

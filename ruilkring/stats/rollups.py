@@ -46,6 +46,14 @@ def rollup_record(*, ring_id: int, payer_member_id: int, payee_member_id: int, o
     ])
 
 
+def rollup_record_reversal(*, original: Transfer) -> None:
+    """A reversed trade between two members no longer counts in its month."""
+    payer, payee = original.payer.member_id, original.payee.member_id
+    if original.kind == TransferKind.TRADE and payer is not None and payee is not None:
+        rollup_record(ring_id=original.ring_id, payer_member_id=payer, payee_member_id=payee,
+                      occurred_on=original.occurred_on, amount=original.amount, sign=-1)
+
+
 def _month_expression(column):
     if db.engine.dialect.name == "postgresql":
         return func.cast(func.date_trunc("month", column), db.Date)
