@@ -260,8 +260,8 @@ def service_booking(mode: str, members: dict[int, int]):
     def book(payer: int, payee: int, amount: int, key: str) -> None:
         if mode == "transfer":
             run_ledger_transaction(lambda: services.transfer_create(
-                payer=db.session.get(Account, payer), payee=db.session.get(Account, payee), amount=amount,
-                idempotency_key=key, entered_by=None, description="bench"))
+                payer_id=payer, payee_id=payee, amount=amount, idempotency_key=key, entered_by=None,
+                description="bench"))
         else:
             run_ledger_transaction(lambda: services.payment_create(
                 payer=db.session.get(Member, members[payer]), payee=db.session.get(Member, members[payee]),

@@ -70,7 +70,9 @@ def load_config(app: Flask, config: dict | None) -> None:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    # A database server may have dropped a pooled connection (a restart, an idle timeout):
+    # test it when it is taken from the pool. A SQLite file cannot, so spare the query there.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": not url.startswith("sqlite")}
     app.config["UPLOAD_DIR"] = str(app.config["UPLOAD_DIR"] or Path(app.instance_path) / "uploads")
 
     app.config.update(

@@ -33,8 +33,10 @@ from datetime import date, datetime, timedelta
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, insert, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from ruilkring import clock
 from ruilkring.audit.services import audit_record
@@ -175,10 +177,10 @@ def _insert_transfer(dialect: str):
             .returning(_transfers.c.id))
 
 
-def _replayed(key: str, payload_hash: str) -> Transfer | None:
+def _replayed(connection: Connection, key: str, payload_hash: str) -> Transfer | None:
     """The transfer booked earlier under idempotency ``key``, marked as replayed; None when
     the key is new. The same key with another payload is refused."""
-    existing = db.session.connection().execute(_BY_KEY, {"key": key}).first()
+    existing = connection.execute(_BY_KEY, {"key": key}).first()
     if existing is None:
         return None
     if existing.payload_hash != payload_hash:
@@ -191,11 +193,11 @@ def _replayed(key: str, payload_hash: str) -> Transfer | None:
     return transfer
 
 
-def _lock_accounts(first: int, second: int) -> dict[int, _Locked]:
+def _lock_accounts(connection: Connection, first: int, second: int) -> dict[int, _Locked]:
     """Lock both accounts (ascending id order on PostgreSQL; SQLite holds the write lock
     already) and read them with their member's status and the limits in force."""
     locked = {}
-    for row in db.session.connection().execute(_LOCK, {"first": first, "second": second}):
+    for row in connection.execute(_LOCK, {"first": first, "second": second}):
         if row.kind == AccountKind.MEMBER:
             limits = _limits(row.member_status, row.min_balance, row.max_balance, row.default_min_balance,
                              row.default_max_balance)
@@ -274,8 +276,8 @@ def _check_can_trade_values(status: AccountStatus, member_status: MemberStatus |
 
 def transfer_create(
     *,
-    payer: Account,
-    payee: Account,
+    payer_id: int,
+    payee_id: int,
     amount: int,
     idempotency_key: str,
     entered_by: User | None,
@@ -288,8 +290,9 @@ def transfer_create(
     override_limits: bool = False,
     listing: Listing | None = None,
 ) -> Transfer:
-    """Book ``amount`` minutes from ``payer`` to ``payee`` (both accounts of one ring),
-    optionally for a ``listing`` of that ring (the offer or request the help was about).
+    """Book ``amount`` minutes from account ``payer_id`` to account ``payee_id`` (both of
+    one ring), optionally for a ``listing`` of that ring (the offer or request the help
+    was about). Ids, not objects: the write path reads both accounts itself, under lock.
 
     A replay of ``idempotency_key`` with the same payload returns the first transfer; with
     another payload it is refused. ``override_limits`` lets a coordinator's reversal or a
@@ -299,10 +302,8 @@ def transfer_create(
         raise DomainError(_l("Vul een bedrag in dat groter is dan nul."), field="amount")
     if amount > MAX_AMOUNT:
         raise DomainError(_l("Dat bedrag is onwaarschijnlijk hoog. Controleer het nog eens."), field="amount")
-    if payer.id == payee.id:
+    if payer_id == payee_id:
         raise DomainError(_l("U kunt niet aan uzelf betalen."), field="payee")
-    if payer.ring_id != payee.ring_id:
-        raise DomainError(_l("Betalen kan alleen binnen dezelfde kring."), field="payee")
     if not idempotency_key or len(idempotency_key) > 80:
         raise DomainError(_l("Het formulier is niet compleet. Laad de pagina opnieuw."))
     if override_limits and not reason.strip():
@@ -311,16 +312,20 @@ def transfer_create(
     if len(description) > MAX_DESCRIPTION:
         raise DomainError(_l("De omschrijving is te lang (hoogstens %(n)d tekens).", n=MAX_DESCRIPTION),
                           field="description")
-    if listing is not None and listing.ring_id != payer.ring_id:
-        raise DomainError(_l("Deze advertentie hoort niet bij uw kring."), field="listing_id")
-    payload_hash = _payload_hash(payer_id=payer.id, payee_id=payee.id, amount=amount, kind=kind,
+    payload_hash = _payload_hash(payer_id=payer_id, payee_id=payee_id, amount=amount, kind=kind,
                                  description=description, reverses_id=reverses.id if reverses else None,
                                  listing_id=listing.id if listing else None)
 
     db.session.flush()  # the caller's pending changes (a member's new status, say) count below
     connection = db.session.connection()
-    locked = _lock_accounts(payer.id, payee.id)
-    payer_row, payee_row = locked[payer.id], locked[payee.id]
+    locked = _lock_accounts(connection, payer_id, payee_id)
+    if len(locked) != 2:
+        raise DomainError(_l("Deze rekening bestaat niet."), field="payee")
+    payer_row, payee_row = locked[payer_id], locked[payee_id]
+    if payer_row.ring_id != payee_row.ring_id:
+        raise DomainError(_l("Betalen kan alleen binnen dezelfde kring."), field="payee")
+    if listing is not None and listing.ring_id != payer_row.ring_id:
+        raise DomainError(_l("Deze advertentie hoort niet bij uw kring."), field="listing_id")
 
     try:
         for row in (payer_row, payee_row):
@@ -330,15 +335,15 @@ def transfer_create(
                                  payee_row.limits.max_balance, amount)
     except DomainError:
         # A replay answers with the first transfer, whatever the balances are now.
-        replayed = _replayed(idempotency_key, payload_hash)
+        replayed = _replayed(connection, idempotency_key, payload_hash)
         if replayed is None:
             raise
         return replayed
 
     values = dict(
         ring_id=payer_row.ring_id,
-        payer_account_id=payer.id,
-        payee_account_id=payee.id,
+        payer_account_id=payer_id,
+        payee_account_id=payee_id,
         amount=amount,
         kind=kind,
         description=description,
@@ -355,30 +360,38 @@ def transfer_create(
     )
     transfer_id = connection.execute(_insert_transfer(connection.dialect.name), values).scalar()
     if transfer_id is None:  # the key was used before: nothing was written
-        return _replayed(idempotency_key, payload_hash)
-    moves = [(payer, payer_row, -amount), (payee, payee_row, amount)]
+        return _replayed(connection, idempotency_key, payload_hash)
+    moves = [(payer_row, -amount), (payee_row, amount)]
     connection.execute(_INSERT_ENTRY, [
         {"transfer_id": transfer_id, "account_id": row.id, "amount": signed, "balance_after": row.balance + signed,
          "account_version": row.version + 1, "min_balance": row.limits.min_balance,
          "max_balance": row.limits.max_balance}
-        for _, row, signed in moves])
-    connection.execute(_MOVE, {"payer": payer.id, "payee": payee.id, "payer_balance": payer_row.balance - amount,
+        for row, signed in moves])
+    connection.execute(_MOVE, {"payer": payer_id, "payee": payee_id, "payer_balance": payer_row.balance - amount,
                                "payee_balance": payee_row.balance + amount})
-    # The session's objects learn what was written, as if they had been loaded after it.
-    for account, row, signed in moves:
-        set_committed_value(account, "balance", row.balance + signed)
-        set_committed_value(account, "version", row.version + 1)
-    # The new row as an object of the session, without loading it again. merge, not add:
-    # the identity map may still hold an object of a rolled-back transfer with this id.
+    # The session's accounts, where it holds them, learn what was written, as if they had
+    # been loaded after it.
+    for row, signed in moves:
+        account = db.session.identity_map.get(identity_key(Account, row.id))
+        if account is not None:
+            set_committed_value(account, "balance", row.balance + signed)
+            set_committed_value(account, "version", row.version + 1)
+    # The new row as an object of the session, without loading it again. An object the
+    # identity map still holds under this id is of a rolled-back transfer (SQLite reuses
+    # the ids of rolled-back rows): it goes first.
     transfer = Transfer(id=transfer_id, **values)
     make_transient_to_detached(transfer)
-    transfer = db.session.merge(transfer, load=False)
+    stale = db.session.identity_map.get(identity_key(instance=transfer))
+    if stale is not None:
+        db.session.expunge(stale)
+    db.session.add(transfer)
 
     # The social-effect ties and rollups move with the ledger, in the same transaction.
     if kind == TransferKind.TRADE and payer_row.member_id is not None and payee_row.member_id is not None:
-        tie_record_trade(ring_id=payer_row.ring_id, member_ids=(payer_row.member_id, payee_row.member_id),
-                         transfer_id=transfer_id, occurred_on=values["occurred_on"], amount=amount)
-        rollup_record(ring_id=payer_row.ring_id, payer_member_id=payer_row.member_id,
+        tie_record_trade(connection, ring_id=payer_row.ring_id,
+                         member_ids=(payer_row.member_id, payee_row.member_id), transfer_id=transfer_id,
+                         occurred_on=values["occurred_on"], amount=amount)
+        rollup_record(connection, ring_id=payer_row.ring_id, payer_member_id=payer_row.member_id,
                       payee_member_id=payee_row.member_id, occurred_on=values["occurred_on"], amount=amount)
     elif reverses is not None:
         tie_record_reversal(original=reverses)
@@ -429,7 +442,7 @@ def payment_create(
     if not description.strip():
         raise DomainError(_l("Schrijf erbij waarvoor u betaalt."), field="description")
     transfer = transfer_create(
-        payer=_member_account(payer), payee=_member_account(payee), amount=amount,
+        payer_id=_member_account(payer).id, payee_id=_member_account(payee).id, amount=amount,
         idempotency_key=idempotency_key, entered_by=payer.user, description=description,
         listing=listing,
     )
@@ -451,7 +464,7 @@ def coordinator_book(
     if not description.strip():
         raise DomainError(_l("Schrijf erbij waarvoor betaald wordt."), field="description")
     transfer = transfer_create(
-        payer=_member_account(payer), payee=_member_account(payee), amount=amount,
+        payer_id=_member_account(payer).id, payee_id=_member_account(payee).id, amount=amount,
         idempotency_key=idempotency_key, entered_by=booked_by, description=description,
         reason=note, on_behalf_of=payer,
     )
@@ -516,7 +529,7 @@ def bulk_book(
         payer, payee = (account, other) if direction == "from_members" else (other, account)
         try:
             transfers.append(transfer_create(
-                payer=payer, payee=payee, amount=amount, kind=TransferKind.FEE,
+                payer_id=payer.id, payee_id=payee.id, amount=amount, kind=TransferKind.FEE,
                 idempotency_key=f"{idempotency_key}:{member.id}"[:80], entered_by=booked_by,
                 description=description, reason=str(_l("Groepsboeking")), on_behalf_of=member,
             ))
@@ -548,7 +561,7 @@ def transfer_reverse(
     if transfer.kind == TransferKind.REVERSAL:
         raise DomainError(_l("Een terugboeking kan zelf niet worden teruggedraaid. Boek een correctie."))
     # Serialise with other reversals of the same transfer before looking for one.
-    _lock_accounts(transfer.payer_account_id, transfer.payee_account_id)
+    _lock_accounts(db.session.connection(), transfer.payer_account_id, transfer.payee_account_id)
     already = db.session.scalar(select(Transfer).where(Transfer.reverses_id == transfer.id))
     if already is not None and already.idempotency_key == idempotency_key:
         already.replayed = True  # the same form sent twice: the first reversal stands
@@ -556,7 +569,8 @@ def transfer_reverse(
     if already is not None:
         raise DomainError(_l("Deze transactie is al teruggedraaid."), code="already_reversed")
     reversal = transfer_create(
-        payer=transfer.payee, payee=transfer.payer, amount=transfer.amount, kind=TransferKind.REVERSAL,
+        payer_id=transfer.payee_account_id, payee_id=transfer.payer_account_id, amount=transfer.amount,
+        kind=TransferKind.REVERSAL,
         idempotency_key=idempotency_key, entered_by=reversed_by, reverses=transfer,
         description=str(_l("Terugboeking van transactie %(id)d", id=transfer.id)),
         reason=reason, override_limits=override_limits,
@@ -583,7 +597,7 @@ def transfer_correct(
     description = (str(_l("Correctie bij transactie %(id)d", id=related.id)) if related
                    else str(_l("Correctie")))
     correction = transfer_create(
-        payer=payer, payee=payee, amount=amount, kind=TransferKind.CORRECTION,
+        payer_id=payer.id, payee_id=payee.id, amount=amount, kind=TransferKind.CORRECTION,
         idempotency_key=idempotency_key, entered_by=corrected_by, description=description,
         reason=reason, override_limits=override_limits,
     )
@@ -704,13 +718,13 @@ def payment_request_accept(*, request: PaymentRequest, accepted_by: Member) -> T
         raise DomainError(_l("Alleen degene die moet betalen kan dit verzoek accepteren."))
     payer_account = _member_account(request.payer)
     payee_account = _member_account(request.payee)
-    _lock_accounts(payer_account.id, payee_account.id)
+    _lock_accounts(db.session.connection(), payer_account.id, payee_account.id)
     request = _lock_request(request)
     if request.status == PaymentRequestStatus.ACCEPTED:
         return request.transfer
     _check_pending(request)
     transfer = transfer_create(
-        payer=payer_account, payee=payee_account, amount=request.amount,
+        payer_id=payer_account.id, payee_id=payee_account.id, amount=request.amount,
         idempotency_key=f"payment-request:{request.id}", entered_by=accepted_by.user,
         description=request.description, listing=request.listing,
     )

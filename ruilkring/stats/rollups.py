@@ -9,6 +9,7 @@ import functools
 from datetime import date
 
 from sqlalchemy import delete, exists, func, insert, literal, select, union_all
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from ruilkring.database import upsert
@@ -32,12 +33,11 @@ def _member_month_upsert(dialect: str):
     )
 
 
-def rollup_record(*, ring_id: int, payer_member_id: int, payee_member_id: int, occurred_on: date, amount: int,
-                  sign: int = 1) -> None:
+def rollup_record(connection: Connection, *, ring_id: int, payer_member_id: int, payee_member_id: int,
+                  occurred_on: date, amount: int, sign: int = 1) -> None:
     """Count a standing trade between two members in their month (``sign=-1`` when it is
-    reversed): both rows in one executemany of a cached upsert, on the session's connection."""
+    reversed): both rows in one executemany of a cached upsert, on the ledger's ``connection``."""
     month, minutes = month_of(occurred_on), sign * amount
-    connection = db.session.connection()
     connection.execute(_member_month_upsert(connection.dialect.name), [
         {"ring_id": ring_id, "member_id": payer_member_id, "month": month, "trades_given": sign,
          "trades_received": 0, "minutes_given": minutes, "minutes_received": 0},
@@ -50,8 +50,8 @@ def rollup_record_reversal(*, original: Transfer) -> None:
     """A reversed trade between two members no longer counts in its month."""
     payer, payee = original.payer.member_id, original.payee.member_id
     if original.kind == TransferKind.TRADE and payer is not None and payee is not None:
-        rollup_record(ring_id=original.ring_id, payer_member_id=payer, payee_member_id=payee,
-                      occurred_on=original.occurred_on, amount=original.amount, sign=-1)
+        rollup_record(db.session.connection(), ring_id=original.ring_id, payer_member_id=payer,
+                      payee_member_id=payee, occurred_on=original.occurred_on, amount=original.amount, sign=-1)
 
 
 def _month_expression(column):

@@ -11,6 +11,7 @@ import functools
 from datetime import date
 
 from sqlalchemy import and_, case, exists, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from ruilkring.database import upsert
@@ -55,12 +56,11 @@ def _tie_upsert(dialect: str):
     )
 
 
-def tie_record_trade(*, ring_id: int, member_ids: tuple[int, int], transfer_id: int, occurred_on: date,
-                     amount: int) -> None:
-    """A trade between two members forms their tie, or strengthens it (one upsert, on
-    the session's connection: this runs for every trade)."""
+def tie_record_trade(connection: Connection, *, ring_id: int, member_ids: tuple[int, int], transfer_id: int,
+                     occurred_on: date, amount: int) -> None:
+    """A trade between two members forms their tie, or strengthens it (one upsert, on the
+    ledger's ``connection``: this runs for every trade)."""
     low, high = sorted(member_ids)
-    connection = db.session.connection()
     connection.execute(_tie_upsert(connection.dialect.name), {
         "ring_id": ring_id, "member_low_id": low, "member_high_id": high, "first_transfer_id": transfer_id,
         "first_date": occurred_on, "last_date": occurred_on, "trade_count": 1, "minutes": amount,

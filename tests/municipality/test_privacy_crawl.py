@@ -157,7 +157,8 @@ def build_dataset() -> Dataset:
             payer = big_members[20 + n]
             run_ledger_transaction(lambda payer=payer, owner=owner, listing=listing, key=f"{index}-{n}":
                                    ledger.transfer_create(
-                                       payer=ledger.account_open(member=payer), payee=ledger.account_open(member=owner),
+                                       payer_id=ledger.account_open(member=payer).id,
+                                       payee_id=ledger.account_open(member=owner).id,
                                        amount=60, idempotency_key=key, entered_by=payer.user, description="hulp",
                                        occurred_on=date(2026, 3, 2 + n), listing=listing))
 

@@ -54,7 +54,7 @@ def test_a_pair_whose_trades_were_all_reversed_forms_the_tie_again(ring, coordin
 
     def book(key, occurred_on):
         return run_ledger_transaction(lambda: ledger.transfer_create(
-            payer=accounts[0], payee=accounts[1], amount=30, idempotency_key=key, entered_by=a.user,
+            payer_id=accounts[0].id, payee_id=accounts[1].id, amount=30, idempotency_key=key, entered_by=a.user,
             description="klus", occurred_on=occurred_on))
 
     again = book("t1", today)
