@@ -405,10 +405,6 @@ def transfer_create(
 # Member-facing operations
 
 
-def _member_account(member: Member) -> Account:
-    return account_open(member=member)
-
-
 def _notify_payment(transfer: Transfer, payer: Member, payee: Member) -> None:
     ring = payee.ring
     text = _l("%(payer)s heeft u %(hours)s uur betaald: %(description)s",
@@ -423,7 +419,7 @@ def _notify_payment(transfer: Transfer, payer: Member, payee: Member) -> None:
 def payment_check(*, payer: Member, payee: Member, amount: int) -> None:
     """Would this payment pass the limits now? For the confirmation page; the payment
     itself checks again under lock."""
-    payer_account, payee_account = _member_account(payer), _member_account(payee)
+    payer_account, payee_account = account_open(member=payer), account_open(member=payee)
     for account in (payer_account, payee_account):
         _check_can_trade(account, TransferKind.TRADE)
     _check_limits(payer_account, payee_account, amount)
@@ -442,7 +438,7 @@ def payment_create(
     if not description.strip():
         raise DomainError(_l("Schrijf erbij waarvoor u betaalt."), field="description")
     transfer = transfer_create(
-        payer_id=_member_account(payer).id, payee_id=_member_account(payee).id, amount=amount,
+        payer_id=account_open(member=payer).id, payee_id=account_open(member=payee).id, amount=amount,
         idempotency_key=idempotency_key, entered_by=payer.user, description=description,
         listing=listing,
     )
@@ -464,7 +460,7 @@ def coordinator_book(
     if not description.strip():
         raise DomainError(_l("Schrijf erbij waarvoor betaald wordt."), field="description")
     transfer = transfer_create(
-        payer_id=_member_account(payer).id, payee_id=_member_account(payee).id, amount=amount,
+        payer_id=account_open(member=payer).id, payee_id=account_open(member=payee).id, amount=amount,
         idempotency_key=idempotency_key, entered_by=booked_by, description=description,
         reason=note, on_behalf_of=payer,
     )
@@ -484,7 +480,7 @@ class BulkLine:
 
 
 def _bulk_accounts(ring: Ring, counterpart: Member | None) -> Account:
-    return _member_account(counterpart) if counterpart else system_account(ring=ring, kind=AccountKind.POT)
+    return account_open(member=counterpart) if counterpart else system_account(ring=ring, kind=AccountKind.POT)
 
 
 def bulk_preview(*, ring: Ring, members: list[Member], amount: int, direction: str,
@@ -495,7 +491,7 @@ def bulk_preview(*, ring: Ring, members: list[Member], amount: int, direction: s
     other = _bulk_accounts(ring, counterpart)
     lines = []
     for member in members:
-        account = _member_account(member)
+        account = account_open(member=member)
         payer, payee = (account, other) if direction == "from_members" else (other, account)
         try:
             if payer.id == payee.id:
@@ -525,7 +521,7 @@ def bulk_book(
     other = _bulk_accounts(ring, counterpart)
     transfers = []
     for member in members:
-        account = _member_account(member)
+        account = account_open(member=member)
         payer, payee = (account, other) if direction == "from_members" else (other, account)
         try:
             transfers.append(transfer_create(
@@ -716,8 +712,8 @@ def payment_request_accept(*, request: PaymentRequest, accepted_by: Member) -> T
     twice gives the same transfer (the request's id is the idempotency key)."""
     if accepted_by.id != request.payer_id:
         raise DomainError(_l("Alleen degene die moet betalen kan dit verzoek accepteren."))
-    payer_account = _member_account(request.payer)
-    payee_account = _member_account(request.payee)
+    payer_account = account_open(member=request.payer)
+    payee_account = account_open(member=request.payee)
     _lock_accounts(db.session.connection(), payer_account.id, payee_account.id)
     request = _lock_request(request)
     if request.status == PaymentRequestStatus.ACCEPTED:
