@@ -62,11 +62,15 @@ class IdempotentForm(FlaskForm):
     idempotency_key = HiddenField()
 
     def ensure_key(self) -> None:
-        if not self.idempotency_key.data:
+        """A new key for a form shown for the first time. A submitted form keeps the key it
+        was sent with: one sent without is refused (``validate_idempotency_key``), never
+        given a new key, which would make each resubmit a new payment."""
+        if not self.is_submitted() and not self.idempotency_key.data:
             self.idempotency_key.data = uuid.uuid4().hex
 
     def validate_idempotency_key(self, field):
         if not field.data or len(field.data) > 64:
+            field.data = uuid.uuid4().hex  # for the form shown again, so that its next submit can book
             raise ValidationError(_l("Het formulier is niet compleet. Laad de pagina opnieuw."))
 
 

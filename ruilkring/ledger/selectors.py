@@ -18,7 +18,7 @@ from ruilkring.ledger.models import (
     Transfer,
 )
 from ruilkring.ledger.services import Limits, limits_in_force
-from ruilkring.members.models import ACCESS_STATUSES, Member
+from ruilkring.members.models import ACCESS_STATUSES, Member, MemberStatus
 from ruilkring.rings.models import Ring
 
 STATEMENT_PAGE = 25
@@ -89,21 +89,30 @@ def limit_status(account: Account) -> LimitStatus:
     limits = limits_in_force(account)
     span = (limits.max_balance or 0) - (limits.min_balance or 0)
     margin = span * NEAR_LIMIT_SHARE
-    near_min = limits.min_balance is not None and account.balance <= limits.min_balance + margin
-    near_max = limits.max_balance is not None and account.balance >= limits.max_balance - margin
+    # No room between the limits (a leaving member's 0 and 0): nothing to be near of.
+    near_min = span > 0 and limits.min_balance is not None and account.balance <= limits.min_balance + margin
+    near_max = span > 0 and limits.max_balance is not None and account.balance >= limits.max_balance - margin
     past = ((limits.min_balance is not None and account.balance < limits.min_balance)
             or (limits.max_balance is not None and account.balance > limits.max_balance))
     return LimitStatus(limits, near_min, near_max, past)
 
 
-def accounts_at_or_past_limit(*, ring: Ring) -> list[tuple[Account, Limits]]:
-    """Member accounts at or past a limit (e.g. after it was tightened), for follow-up."""
+def at_or_past_limit(ring: Ring):
+    """SQL condition on ``Account`` joined with its ``Member``: the balance is at or past a
+    limit in force (e.g. after it was tightened). A leaving member (limits 0 and 0) counts
+    until their balance is zero."""
     min_in_force = func.coalesce(Account.min_balance, ring.default_min_balance)
     max_in_force = func.coalesce(Account.max_balance, ring.default_max_balance)
+    leaving = Member.status == MemberStatus.LEAVING
+    return or_(and_(leaving, Account.balance != 0),
+               and_(~leaving, or_(Account.balance <= min_in_force, Account.balance >= max_in_force)))
+
+
+def accounts_at_or_past_limit(*, ring: Ring) -> list[tuple[Account, Limits]]:
+    """Member accounts at or past a limit, for follow-up (``at_or_past_limit``)."""
     accounts = db.session.scalars(
         select(Account).join(Member, Member.id == Account.member_id)
-        .where(Account.ring_id == ring.id, Member.status.in_(ACCESS_STATUSES),
-               or_(Account.balance <= min_in_force, Account.balance >= max_in_force))
+        .where(Account.ring_id == ring.id, Member.status.in_(ACCESS_STATUSES), at_or_past_limit(ring))
         .order_by(Account.balance)
         .options(joinedload(Account.member).joinedload(Member.user))
     ).all()

@@ -487,8 +487,11 @@ def bulk_preview(*, ring: Ring, members: list[Member], amount: int, direction: s
                  counterpart: Member | None = None) -> list[BulkLine]:
     """What a bulk booking would do for each member, without writing anything.
     ``direction`` is ``from_members`` (each member pays the counterpart, by default the
-    kring's pot) or ``to_members`` (the counterpart pays each member)."""
+    kring's pot) or ``to_members`` (the counterpart pays each member). The counterpart's
+    balance moves with every line before it, as it will when the lines are booked."""
     other = _bulk_accounts(ring, counterpart)
+    other_balance, other_limits = other.balance, limits_in_force(other)
+    step = amount if direction == "from_members" else -amount
     lines = []
     for member in members:
         account = account_open(member=member)
@@ -498,11 +501,17 @@ def bulk_preview(*, ring: Ring, members: list[Member], amount: int, direction: s
                 raise DomainError(_l("De tegenrekening kan niet ook in de lijst staan."))
             _check_can_trade(payer, TransferKind.FEE)
             _check_can_trade(payee, TransferKind.FEE)
-            _check_limits(payer, payee, amount)
+            if direction == "from_members":
+                _check_limits_values(account.balance, limits_in_force(account).min_balance, other_balance,
+                                     other_limits.max_balance, amount)
+            else:
+                _check_limits_values(other_balance, other_limits.min_balance, account.balance,
+                                     limits_in_force(account).max_balance, amount)
         except DomainError as error:
             lines.append(BulkLine(member, amount, False, str(error.message)))
         else:
             lines.append(BulkLine(member, amount, True))
+            other_balance += step
     return lines
 
 
@@ -535,9 +544,11 @@ def bulk_book(
                    problem=str(error.message)),
                 field="members",
             ) from error
-    audit_record(actor=booked_by, action="transfer.bulk_book", ring=ring,
-                 new={"members": len(members), "amount": amount, "direction": direction,
-                      "transfers": [t.id for t in transfers]})
+    booked = [transfer for transfer in transfers if not transfer.replayed]  # none when the form came twice
+    if booked:
+        audit_record(actor=booked_by, action="transfer.bulk_book", ring=ring,
+                     new={"members": len(booked), "amount": amount, "direction": direction,
+                          "transfers": [t.id for t in booked]})
     return transfers
 
 
@@ -597,6 +608,8 @@ def transfer_correct(
         idempotency_key=idempotency_key, entered_by=corrected_by, description=description,
         reason=reason, override_limits=override_limits,
     )
+    if correction.replayed:  # the same form sent twice: logged and told the first time
+        return correction
     audit_record(actor=corrected_by, action="transfer.correct", ring=payer.ring,
                  new={"correction": correction.id, "related": related.id if related else None,
                       "amount": amount}, reason=reason)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased, joinedload
 from ruilkring.auth.models import User
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Account, Transfer, TransferKind
+from ruilkring.ledger.selectors import at_or_past_limit
 from ruilkring.members.models import ACCESS_STATUSES, Member, MemberStatus
 from ruilkring.rings.models import Ring
 
@@ -58,7 +59,7 @@ def member_admin_list(
     if never_traded:
         query = query.where(last_trade.is_(None))
     if at_limit:
-        query = query.where(or_(Account.balance <= min_in_force, Account.balance >= max_in_force))
+        query = query.where(at_or_past_limit(ring))
     if member_id is not None:
         query = query.where(Member.id == member_id)
     return [AdminRow(*row) for row in db.session.execute(query).all()]

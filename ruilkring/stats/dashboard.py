@@ -33,31 +33,46 @@ def _share(value: float | None) -> Share | None:
     return None if value is None else Share(value)
 
 
-def period_from_args(args) -> tuple[str, Period]:
+def period_from_args(args) -> tuple[str, Period, list[str]]:
     """``periode`` = maand | kwartaal | jaar | eigen, around ``datum`` (default today), or
     ``van``/``tot`` for a custom period (inclusive end). Activity is kept per month (the
     rollups), so a custom period is widened to whole months: from the first day of the
-    month of ``van`` to the last day of the month of ``tot``."""
+    month of ``van`` to the last day of the month of ``tot``. The third value tells the
+    coordinator, in words, where what is shown differs from what they asked for."""
     kind = args.get("periode", "kwartaal")
-    try:
-        day = date.fromisoformat(args.get("datum", "")) if args.get("datum") else clock.now().date()
-    except ValueError:
-        day = clock.now().date()
+    notices = []
+    day = clock.now().date()
+    if args.get("datum"):
+        try:
+            day = date.fromisoformat(args["datum"])
+        except ValueError:
+            notices.append(gettext("De datum %(value)s bestaat niet; u ziet de periode van vandaag.",
+                                   value=args["datum"]))
     if kind == "eigen":
         try:
-            start = date.fromisoformat(args.get("van", "")).replace(day=1)
+            first = date.fromisoformat(args.get("van", ""))
             last = date.fromisoformat(args.get("tot", ""))
-            end = Period.month(last.year, last.month).end
-            if start < end and (end - start).days <= 3 * 366:
-                return kind, Period(start, end)
         except ValueError:
-            pass
+            first = last = None
+        start = first.replace(day=1) if first else None
+        end = Period.month(last.year, last.month).end if last else None
+        if first is None or last is None:
+            notices.append(gettext("Kies bij Zelf kiezen een geldige begin- en einddatum. "
+                                   "U ziet nu het kwartaal."))
+        elif first > last:
+            notices.append(gettext("De begindatum ligt na de einddatum. U ziet nu het kwartaal."))
+        elif (end - start).days > 3 * 366:
+            notices.append(gettext("Kies een periode van hoogstens drie jaar. U ziet nu het kwartaal."))
+        else:
+            if first != start or last != end - timedelta(days=1):
+                notices.append(gettext("De cijfers worden per maand bijgehouden; u ziet daarom hele maanden."))
+            return kind, Period(start, end), notices
         kind = "kwartaal"
     if kind == "maand":
-        return kind, Period.month(day.year, day.month)
+        return kind, Period.month(day.year, day.month), notices
     if kind == "jaar":
-        return kind, Period.year(day.year)
-    return "kwartaal", Period.quarter(day.year, (day.month - 1) // 3 + 1)
+        return kind, Period.year(day.year), notices
+    return "kwartaal", Period.quarter(day.year, (day.month - 1) // 3 + 1), notices
 
 
 @dataclass

@@ -71,11 +71,11 @@ HELP_LABELS = {
 @coordinator_required
 def index():
     """Does the kring work? Headline figures, charts with tables, follow-up lists."""
-    kind, period = dashboard.period_from_args(request.args)
+    kind, period, notices = dashboard.period_from_args(request.args)
     ring_ids = [g.ring.id]
     tables = dashboard.cached("tables", ring_ids, period, lambda: dashboard.tables(ring_ids, period))
     context = dict(
-        kind=kind, period=period, last_day=period.end - timedelta(days=1),
+        kind=kind, period=period, notices=notices, last_day=period.end - timedelta(days=1),
         headlines=dashboard.cached("headlines", ring_ids, period, lambda: dashboard.headlines(ring_ids, period)),
         tables=tables, charts=dashboard.cached("charts", ring_ids, period, lambda: _charts(tables)),
         help_labels=HELP_LABELS,
@@ -99,7 +99,7 @@ def _today():
 @coordinator_required
 def table_csv(name: str):
     """One of the dashboard's tables as CSV."""
-    _kind, period = dashboard.period_from_args(request.args)
+    _kind, period, _notices = dashboard.period_from_args(request.args)
     tables = dashboard.cached("tables", [g.ring.id], period, lambda: dashboard.tables([g.ring.id], period))
     if name not in tables:
         abort(404)
@@ -113,7 +113,7 @@ def table_csv(name: str):
 def network():
     """Who traded with whom: to watch the network grow (``tot`` = up to and including a
     day; otherwise up to the end of the dashboard's period)."""
-    _kind, period = dashboard.period_from_args(request.args)
+    _kind, period, _notices = dashboard.period_from_args(request.args)
     until = period.end
     try:
         until = date.fromisoformat(request.args.get("tot", "")) + timedelta(days=1)

@@ -8,7 +8,8 @@ from ruilkring.ledger.amounts import AmountError, format_minutes, parse_minutes
 @pytest.mark.parametrize(
     ("text", "minutes"),
     [("1:30", 90), ("1,5", 90), ("1.5", 90), ("90m", 90), ("90", 90), (" 90 min ", 90),
-     ("1u30", 90), ("2u", 120), ("2 uur", 120), ("0:05", 5), ("0,25", 15), ("12:00", 720)],
+     ("1u30", 90), ("2u", 120), ("2 uur", 120), ("0:05", 5), ("0,25", 15), ("12:00", 720),
+     ("1:30 uur", 90), ("0:20 uur", 20)],  # the last two as the app shows them, copied back
 )
 def test_parse_accepts_the_usual_ways_of_writing_time(text, minutes):
     assert parse_minutes(text) == minutes

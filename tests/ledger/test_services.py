@@ -9,7 +9,8 @@ from ruilkring import clock
 from ruilkring.database import run_ledger_transaction
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
-from ruilkring.ledger import services
+from ruilkring.audit.models import AuditEvent
+from ruilkring.ledger import selectors, services
 from ruilkring.ledger.models import Entry, PaymentRequestStatus, Transfer, TransferKind
 from ruilkring.ledger.verify import ledger_verify
 from ruilkring.members.models import MemberStatus
@@ -271,6 +272,47 @@ def test_bulk_booking_is_all_or_nothing(ring, coordinator):
     pot = services.system_account(ring=ring, kind=services.AccountKind.POT)
     assert pot.balance == 30
     assert ledger_verify() == []
+
+
+def test_bulk_preview_moves_the_counterpart_line_by_line(ring, coordinator):
+    """A member paying everyone reaches their limit part-way: the preview says where."""
+    members = [factories.MemberFactory(ring=ring) for _ in range(3)]
+    ring.default_min_balance = -30
+    db.session.commit()
+    preview = services.bulk_preview(ring=ring, members=members[1:], amount=20, direction="to_members",
+                                    counterpart=members[0])
+    assert [line.possible for line in preview] == [True, False]
+    assert "0:10" in preview[1].problem
+    with pytest.raises(DomainError):
+        run_ledger_transaction(lambda: services.bulk_book(
+            ring=ring, members=members[1:], amount=20, direction="to_members", description="dank",
+            booked_by=coordinator.user, idempotency_key="bulk", counterpart=members[0]))
+
+
+def test_a_bulk_booking_sent_twice_books_and_logs_once(ring, coordinator):
+    members = [factories.MemberFactory(ring=ring) for _ in range(2)]
+    db.session.commit()
+    for _ in range(2):
+        run_ledger_transaction(lambda: services.bulk_book(
+            ring=ring, members=members, amount=15, direction="from_members", description="bijdrage",
+            booked_by=coordinator.user, idempotency_key="bulk"))
+    assert [balance(member) for member in members] == [-15, -15]
+    assert db.session.scalar(select(db.func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "transfer.bulk_book")) == 1
+
+
+def test_a_leaving_member_is_followed_up_until_their_balance_is_zero(ring, pair):
+    payer, payee = pair
+    pay(payer, payee, 60)
+    payer.status = MemberStatus.LEAVING
+    db.session.commit()
+    assert [account.member_id for account, _ in selectors.accounts_at_or_past_limit(ring=ring)] == [payer.id]
+    status = selectors.limit_status(services.account_open(member=payer))
+    assert status.past and not status.near_min
+    pay(payee, payer, 60, key="back")
+    assert selectors.accounts_at_or_past_limit(ring=ring) == []
+    status = selectors.limit_status(services.account_open(member=payer))
+    assert not (status.past or status.near_min or status.near_max)  # nothing to warn about at zero
 
 
 def test_payment_request_accept_decline_cancel_expire(ring, pair):

@@ -30,6 +30,7 @@ from ruilkring.ledger.models import (
     TransferKind,
 )
 from ruilkring.members.models import MemberRole, MemberStatus
+from ruilkring.notifications.models import Notification
 from tests import factories
 from tests.helpers import (
     HTMX,
@@ -154,6 +155,21 @@ def test_pay_form_has_a_fresh_hidden_key_each_time(client, login, ring, anna, be
     html = text(first)
     assert "Bert Jansen" in html
     assert f'<option value="{anna.id}"' not in html  # one cannot pay oneself
+
+
+def test_a_confirmed_payment_sent_without_its_key_books_nothing(client, login, ring, anna, bert):
+    """The server never makes up a key for a submitted form: each resubmit would pay again."""
+    login(anna.user)
+    for _ in range(2):
+        response = client.post(url(ring, "/betalen"), data=pay_data(bert, key="", confirmed="1"))
+        assert response.status_code == 200
+        assert "Het formulier is niet compleet" in text(response)
+    assert count(Transfer) == 0
+    key = hidden_value(text(response), "idempotency_key")  # the form shown again can be sent
+    assert re.fullmatch(r"[0-9a-f]{32}", key)
+    client.post(url(ring, "/betalen"), data=pay_data(bert, key=key, confirmed="1"))
+    client.post(url(ring, "/betalen"), data=pay_data(bert, key=key, confirmed="1"))
+    assert count(Transfer) == 1 and balance(bert) == 90
 
 
 def test_pay_post_asks_for_confirmation_and_books_nothing(client, login, ring, anna, bert):
@@ -791,6 +807,9 @@ def test_partial_correction(client, login, ring, anna, bert, coby):
     page = text(client.get(response.headers["Location"]))
     assert "De correctie is geboekt." in page
     assert 'name="action" value="reverse"' in page  # the original can still be reversed
+    notified = count(Notification)
+    client.post(detail_url(ring, transfer), data={**data, "correct-reason": "Half te veel betaald"})
+    assert count(Transfer) == 2 and count(Notification) == notified  # sent twice: booked and told once
 
 
 def test_coordinator_of_another_ring_cannot_see_a_transfer(client, login, ring, anna, bert):

@@ -123,12 +123,24 @@ def test_a_custom_period_and_nonsense_fall_back_sensibly(app, kring, coordinator
     html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=2026-04-03&tot=2026-04-04",
                       headers=PANELS).get_data(as_text=True)
     assert "1 april 2026 – 30 april 2026" in html and headline(html, "Ruilen") == "7"
+    assert "u ziet daarom hele maanden" in html
     html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=2026-02-15&tot=2026-03-02",
                       headers=PANELS).get_data(as_text=True)
     assert "1 februari 2026 – 31 maart 2026" in html and headline(html, "Ruilen") == "0"
+    html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=2026-02-01&tot=2026-03-31",
+                      headers=PANELS).get_data(as_text=True)
+    assert "1 februari 2026 – 31 maart 2026" in html and 'role="status"' not in html
+    # Nonsense gets the quarter of today, and says so.
     html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=morgen&datum=gisteren",
                       headers=PANELS).get_data(as_text=True)
     assert "1 april 2026 – 30 juni 2026" in html
+    assert "De datum gisteren bestaat niet" in html and "geldige begin- en einddatum" in html
+    html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=2026-04-04&tot=2026-04-03",
+                      headers=PANELS).get_data(as_text=True)
+    assert "1 april 2026 – 30 juni 2026" in html and "De begindatum ligt na de einddatum" in html
+    html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=2020-01-01&tot=2026-04-03",
+                      headers=PANELS).get_data(as_text=True)
+    assert "hoogstens drie jaar" in html
 
 
 def csv_rows(response) -> list[list[str]]:
