@@ -1,20 +1,43 @@
 """Request plumbing shared by every area: login, errors, template helpers, htmx helpers."""
 
 import logging
+from itertools import chain
 
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
+from werkzeug.routing import IntegerConverter
 
 from ruilkring.extensions import db, htmx, login_manager
 
 log = logging.getLogger(__name__)
 
+MAX_ID = 2**31 - 1  # the largest value of an integer column on PostgreSQL
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in routes: a number past what an id column holds names nothing (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def db_id(value: str) -> int:
+    """``type=`` for ids in query strings (``request.args.get("aan", type=db_id)``): None
+    for anything that is not a positive number an id column can hold."""
+    number = int(value)
+    if not 0 < number <= MAX_ID:
+        raise ValueError(value)
+    return number
+
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter  # before the blueprints' routes are added
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Log in om deze pagina te zien.")
@@ -28,11 +51,24 @@ def init_app(app: Flask) -> None:
         return db.session.get(User, int(user_id))
 
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(get_locale=get_locale)
+    app.jinja_env.globals.update(get_locale=get_locale, query_args=query_args)
     app.jinja_env.filters.update(date=format_date, datetime=format_datetime)
     app.context_processor(_layout_context)
+    app.before_request(_refuse_nul_characters)
     app.after_request(_vary_on_htmx)
     _register_error_pages(app)
+
+
+def _refuse_nul_characters():
+    """No text may hold a NUL character (PostgreSQL cannot store one): refuse the request as
+    not understood before anything reads it."""
+    texts = list(chain(*request.args.listvalues()))
+    if request.is_json:  # the raw body, kept for the API, which parses it itself; \u0000 is JSON's NUL
+        texts.append(request.get_data(cache=True).decode("utf-8", "replace").replace("\\u0000", "\x00"))
+    elif not request.path.startswith("/api/"):  # the API refuses other bodies itself, unparsed
+        texts += chain(*request.form.listvalues())
+    if any("\x00" in text for text in texts):
+        abort(400)
 
 
 def _layout_context() -> dict:
@@ -62,6 +98,17 @@ def _vary_on_htmx(response):
     """Pages and fragments share URLs: caches must tell them apart."""
     response.vary.update(("HX-Request", "HX-Target"))
     return response
+
+
+def query_args(**changes) -> dict:
+    """The request's query string, with ``changes``, for links to more of the same list (the
+    next page, the CSV, ...): ``url_for(endpoint, **query_args(page=2))``. Left out: what
+    url_for would take as its own (``_method``, ``_external``, ...) and the page's route
+    values (``ring_slug``, ``member_id``), so a made-up query can neither break the links
+    nor point them at another ring or member."""
+    route = request.url_rule.arguments if request.url_rule else set()
+    args = {key: value for key, value in request.args.items() if not key.startswith("_") and key not in route}
+    return {**args, **changes}
 
 
 def htmx_targets(target_id: str) -> bool:
@@ -114,6 +161,18 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(429)
     def too_many_requests(error):
         return error_page(429, _l("Even geduld"), _l("Te veel pogingen achter elkaar. Wacht een kwartier en probeer het dan opnieuw."))
+
+    @app.errorhandler(OverflowError)  # SQLite: a number too large for an INTEGER
+    @app.errorhandler(DataError)
+    def number_out_of_range(error):
+        """A number in the URL or form past what the database's columns hold (an id, a page)
+        can name nothing: not found. Any other data error is a fault of ours."""
+        db.session.rollback()
+        if isinstance(error, DataError) and getattr(error.orig, "sqlstate", None) != "22003":
+            raise error
+        if isinstance(error, OverflowError) and "too large" not in str(error):
+            raise error
+        return not_found(error)
 
     @app.errorhandler(500)
     def server_error(error):

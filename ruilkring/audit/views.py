@@ -1,10 +1,8 @@
 """The audit log: coordinators search and export it; members read what is about them."""
 
-import csv
-import io
 import json
 
-from flask import Response, abort, g, render_template, request
+from flask import abort, g, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,6 +12,7 @@ from wtforms.validators import Length, Optional
 from ruilkring.access import coordinator_required, ring_blueprint
 from ruilkring.audit import selectors
 from ruilkring.extensions import db
+from ruilkring.spreadsheet import csv_download
 from ruilkring.web import htmx_targets
 
 bp = ring_blueprint("audit", __name__)
@@ -98,16 +97,12 @@ def index():
 def export():
     """The filtered log as CSV."""
     _form, query = _filtered()
-    output = io.StringIO()
-    writer = csv.writer(output, delimiter=";")
-    writer.writerow([gettext("tijdstip"), gettext("door"), gettext("handeling"), gettext("over lid"),
-                     gettext("oud"), gettext("nieuw"), gettext("reden")])
-    for event in db.session.scalars(query):
-        writer.writerow([event.created_at.isoformat(), event.actor.name if event.actor else "",
-                         action_label(event.action), event.subject.name if event.subject else "",
-                         _values(event.old), _values(event.new), event.reason])
-    return Response("\ufeff" + output.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="logboek-{g.ring.slug}.csv"'})
+    header = [gettext("tijdstip"), gettext("door"), gettext("handeling"), gettext("over lid"), gettext("oud"),
+              gettext("nieuw"), gettext("reden")]
+    rows = ([event.created_at.isoformat(), event.actor.name if event.actor else "", action_label(event.action),
+             event.subject.name if event.subject else "", _values(event.old), _values(event.new), event.reason]
+            for event in db.session.scalars(query))
+    return csv_download([header, *rows], f"logboek-{g.ring.slug}.csv")
 
 
 @bp.route("/logboek")

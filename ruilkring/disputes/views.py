@@ -23,6 +23,7 @@ from ruilkring.extensions import db
 from ruilkring.ledger.models import Transfer
 from ruilkring.ledger.selectors import account_name
 from ruilkring.members.models import Member, MemberRole, MemberStatus
+from ruilkring.web import db_id
 
 bp = ring_blueprint("disputes", __name__)
 
@@ -116,7 +117,7 @@ def act(dispute_id: int, action: str):
         elif action == "oppakken":
             services.dispute_take(dispute=dispute, coordinator=current_user)
         elif action == "toewijzen":
-            second = db.session.get(Member, request.form.get("coordinator", type=int) or 0)
+            second = db.session.get(Member, request.form.get("coordinator", type=db_id) or 0)
             if second is None or second.ring_id != g.ring.id:
                 raise DomainError(_l("Kies een coördinator van deze kring."))
             services.dispute_assign_second(dispute=dispute, assigned_by=current_user, coordinator=second)

@@ -75,6 +75,7 @@ class MinutesField(Field):
     def process_formdata(self, valuelist):
         self.data = None
         if not valuelist or not valuelist[0].strip():
+            self.raw_data = []  # only spaces is no input, for InputRequired and Optional too
             return
         if not self.allow_negative and valuelist[0].strip().startswith("-"):
             raise ValueError(_l("Vul een bedrag in dat groter is dan nul."))

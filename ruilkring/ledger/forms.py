@@ -1,4 +1,5 @@
-"""Forms for paying, payment requests, statements and the coordinator's bookings."""
+"""Forms for paying, payment requests, statements and the coordinator's bookings. Required text
+fields use DataRequired, which, unlike InputRequired, takes a value of only spaces as empty."""
 
 import uuid
 
@@ -13,10 +14,11 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ruilkring.ledger.amounts import MinutesField
+from ruilkring.web import db_id
 
 AMOUNT_HELP = _l("Bijvoorbeeld 1:30 of 1,5 (anderhalf uur), of 90m (90 minuten).")
 
@@ -36,11 +38,13 @@ def _amount_field(label=None):
 
 def _member_id(value) -> int | None:
     """A member (or listing) id from a form field; None for the empty placeholder (or
-    anything that is no number), so the placeholder renders and "nobody chosen" meets
+    anything that is no id), so the placeholder renders and "nobody chosen" meets
     InputRequired or the view."""
+    if value is None or isinstance(value, int):
+        return value
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return db_id(value)
+    except ValueError:
         return None
 
 
@@ -79,7 +83,7 @@ class PayForm(IdempotentForm):
     amount = _amount_field()
     description = StringField(
         _l("Waarvoor?"),
-        validators=[InputRequired(message=_l("Schrijf erbij waarvoor u betaalt.")), Length(max=500)],
+        validators=[DataRequired(message=_l("Schrijf erbij waarvoor u betaalt.")), Length(max=500)],
         description=_l("Bijvoorbeeld: fiets gerepareerd, boodschappen gedaan."),
     )
     confirmed = HiddenField()
@@ -91,7 +95,7 @@ class PaymentRequestForm(FlaskForm):
     amount = _amount_field()
     description = StringField(
         _l("Waarvoor?"),
-        validators=[InputRequired(message=_l("Schrijf erbij waarvoor u betaald wilt worden.")), Length(max=500)],
+        validators=[DataRequired(message=_l("Schrijf erbij waarvoor u betaald wilt worden.")), Length(max=500)],
     )
     listing_id = _listing_field()
 
@@ -99,7 +103,7 @@ class PaymentRequestForm(FlaskForm):
 class DeclineForm(FlaskForm):
     reason = StringField(
         _l("Waarom weigert u?"),
-        validators=[InputRequired(message=_l("Schrijf kort waarom u weigert.")), Length(max=500)],
+        validators=[DataRequired(message=_l("Schrijf kort waarom u weigert.")), Length(max=500)],
     )
 
 
@@ -109,11 +113,11 @@ class BookForm(IdempotentForm):
     amount = _amount_field()
     description = StringField(
         _l("Waarvoor?"),
-        validators=[InputRequired(message=_l("Schrijf erbij waarvoor betaald wordt.")), Length(max=500)],
+        validators=[DataRequired(message=_l("Schrijf erbij waarvoor betaald wordt.")), Length(max=500)],
     )
     note = StringField(
         _l("Notitie van de coördinator"),
-        validators=[InputRequired(message=_l("Schrijf een notitie: waarom boekt u dit voor de leden?")),
+        validators=[DataRequired(message=_l("Schrijf een notitie: waarom boekt u dit voor de leden?")),
                     Length(max=500)],
         description=_l("Bijvoorbeeld: ruilbriefje van 12 maart, lid heeft geen internet."),
     )
@@ -138,7 +142,7 @@ class BulkForm(IdempotentForm):
     amount = _amount_field(_l("Bedrag per lid"))
     description = StringField(
         _l("Waarvoor?"),
-        validators=[InputRequired(message=_l("Schrijf erbij waarvoor geboekt wordt.")), Length(max=500)],
+        validators=[DataRequired(message=_l("Schrijf erbij waarvoor geboekt wordt.")), Length(max=500)],
         description=_l("Bijvoorbeeld: jaarbijdrage 2026."),
     )
     confirmed = HiddenField()
@@ -149,11 +153,11 @@ class LimitsForm(FlaskForm):
                                description=_l("Leeg laten: de standaard van de kring."))
     max_balance = MinutesField(_l("Bovengrens"), validators=[Optional()],
                                description=_l("Leeg laten: de standaard van de kring."))
-    reason = StringField(_l("Reden"), validators=[InputRequired(message=_l("Geef een reden op.")), Length(max=500)])
+    reason = StringField(_l("Reden"), validators=[DataRequired(message=_l("Geef een reden op.")), Length(max=500)])
 
 
 class ReverseForm(IdempotentForm):
-    reason = StringField(_l("Reden"), validators=[InputRequired(message=_l("Geef een reden op.")), Length(max=500)])
+    reason = StringField(_l("Reden"), validators=[DataRequired(message=_l("Geef een reden op.")), Length(max=500)])
     override_limits = BooleanField(_l("Grenzen mogen worden overschreden (wordt vastgelegd)"))
 
 
@@ -165,7 +169,7 @@ class CorrectionForm(IdempotentForm):
         validators=[InputRequired(message=_l("Kies een richting."))],
     )
     amount = _amount_field(_l("Bedrag van de correctie"))
-    reason = StringField(_l("Reden"), validators=[InputRequired(message=_l("Geef een reden op.")), Length(max=500)])
+    reason = StringField(_l("Reden"), validators=[DataRequired(message=_l("Geef een reden op.")), Length(max=500)])
     override_limits = BooleanField(_l("Grenzen mogen worden overschreden (wordt vastgelegd)"))
 
 

@@ -1,8 +1,6 @@
 """Ledger pages of a ring: pay, payment requests, statement, and the coordinator's
 bookings, limits, overview, reversals and corrections."""
 
-import csv
-import io
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -44,7 +42,8 @@ from ruilkring.ledger.models import (
 )
 from ruilkring.listings.models import Listing
 from ruilkring.members.selectors import member_directory, ring_member
-from ruilkring.web import htmx_targets
+from ruilkring.spreadsheet import csv_download
+from ruilkring.web import db_id, htmx_targets, query_args
 
 bp = ring_blueprint("ledger", __name__)
 
@@ -77,7 +76,7 @@ def _ring_listing(listing_id) -> Listing | None:
 
 def _listing_defaults() -> dict:
     """Form defaults from ``?advertentie=<id>``: the listing, and its title as description."""
-    listing = _ring_listing(request.args.get("advertentie", type=int))
+    listing = _ring_listing(request.args.get("advertentie", type=db_id))
     return {"listing_id": listing.id, "description": listing.title} if listing else {}
 
 
@@ -89,7 +88,7 @@ def pay():
     """Pay another member: fill in, confirm, done. The form's key makes a double submit harmless.
     ``?aan=<member id>&advertentie=<listing id>`` (from a conversation) pre-fills the form."""
     payer = _own_member()
-    form = PayForm(payee=request.args.get("aan", type=int), **_listing_defaults())
+    form = PayForm(payee=request.args.get("aan", type=db_id), **_listing_defaults())
     form.payee.choices = _member_choices(exclude=payer)
     form.ensure_key()
     listing = _ring_listing(form.listing_id.data)
@@ -134,7 +133,7 @@ def member_options():
     payer = _own_member()
     members = selectors.member_search(ring=g.ring, q=request.args.get("q", ""), exclude=payer, limit=50)
     return render_template("ledger/_member_options.html", members=members,
-                           selected=request.args.get("payee", type=int))
+                           selected=request.args.get("payee", type=db_id))
 
 
 # Payment requests
@@ -145,7 +144,7 @@ def requests():
     """Payment requests: ask someone to pay, and answer the ones sent to you.
     ``?van=<member id>&advertentie=<listing id>`` (from a conversation) pre-fills the form."""
     member = _own_member()
-    form = PaymentRequestForm(payer=request.args.get("van", type=int), **_listing_defaults())
+    form = PaymentRequestForm(payer=request.args.get("van", type=db_id), **_listing_defaults())
     form.payer.choices = _member_choices(exclude=member)
     listing = _ring_listing(form.listing_id.data)
     form.listing_id.data = listing.id if listing else None
@@ -217,13 +216,13 @@ def _statement_context(member):
     valid = period.validate()
     date_from = period.date_from.data if valid else None
     date_to = period.date_to.data if valid else None
-    before = request.args.get("voor", type=int)
+    before = request.args.get("voor", type=db_id)
     lines = selectors.account_statement(account=account, before_version=before,
                                         date_from=date_from, date_to=date_to,
                                         limit=selectors.STATEMENT_PAGE + 1)
     more = len(lines) > selectors.STATEMENT_PAGE
     lines = lines[:selectors.STATEMENT_PAGE]
-    next_args = {**request.args.to_dict(), "voor": lines[-1].entry.account_version} if more else None
+    next_args = query_args(voor=lines[-1].entry.account_version) if more else None
     period_args = {k: v for k, v in request.args.items() if k in ("date_from", "date_to")}
     own = g.member is not None and g.member.id == member.id
     csv_url = (url_for("ledger.statement_csv", **period_args) if own
@@ -262,20 +261,13 @@ def _statement_csv(member) -> Response:
     lines = selectors.account_statement(
         account=account, date_from=period.date_from.data if valid else None,
         date_to=period.date_to.data if valid else None, limit=None)
-    output = io.StringIO()
-    writer = csv.writer(output, delimiter=";")
-    writer.writerow([gettext("datum"), gettext("transactie"), gettext("tegenpartij"), gettext("omschrijving"),
-                     gettext("bedrag (minuten)"), gettext("bedrag"), gettext("saldo na (minuten)"),
-                     gettext("ingevoerd door")])
-    for line in lines:
-        writer.writerow([
-            line.transfer.occurred_on.isoformat(), line.transfer.id, selectors.account_name(line.counterpart),
-            line.transfer.description, line.entry.amount, format_minutes(line.entry.amount),
-            line.entry.balance_after, line.transfer.entered_by.name if line.transfer.entered_by else "",
-        ])
-    filename = f"saldo-{g.ring.slug}-{member.id}.csv"
-    return Response("\ufeff" + output.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    header = [gettext("datum"), gettext("transactie"), gettext("tegenpartij"), gettext("omschrijving"),
+              gettext("bedrag (minuten)"), gettext("bedrag"), gettext("saldo na (minuten)"), gettext("ingevoerd door")]
+    rows = ([line.transfer.occurred_on.isoformat(), line.transfer.id, selectors.account_name(line.counterpart),
+             line.transfer.description, line.entry.amount, format_minutes(line.entry.amount),
+             line.entry.balance_after, line.transfer.entered_by.name if line.transfer.entered_by else ""]
+            for line in lines)
+    return csv_download([header, *rows], f"saldo-{g.ring.slug}-{member.id}.csv")
 
 
 @bp.route("/saldo.csv")

@@ -36,7 +36,7 @@ from ruilkring.listings.forms import (
 )
 from ruilkring.listings.models import Category, Listing, ListingPicture, ListingStatus
 from ruilkring.members.selectors import member_directory
-from ruilkring.web import htmx_targets
+from ruilkring.web import db_id, htmx_targets
 
 bp = ring_blueprint("listings", __name__)
 
@@ -93,7 +93,7 @@ def index():
 def create():
     """Post an offer or request; a coordinator may post for a member (``?voor=<id>``)."""
     owner = g.member
-    on_behalf = request.args.get("voor", type=int)
+    on_behalf = request.args.get("voor", type=db_id)
     if on_behalf is not None:
         if not is_ring_coordinator():
             abort(404)

@@ -1,9 +1,7 @@
 """Pages for gemeente viewers: fixed quarterly tables that never show a person."""
 
-import csv
-import io
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -16,6 +14,7 @@ from ruilkring.municipality.report import (
     quarter_label,
 )
 from ruilkring.rings.models import Municipality
+from ruilkring.spreadsheet import csv_download
 from ruilkring.stats.charts import line_chart
 from ruilkring.stats.dashboard import cached
 
@@ -78,17 +77,11 @@ def report_csv(municipality_id: int | None = None):
     """The same tables as one CSV file: a section column, then the table's columns."""
     municipality = _municipality(municipality_id)
     period = quarter_from_key(request.args.get("kwartaal"))
-    output = io.StringIO()
-    writer = csv.writer(output, delimiter=";")
     ring_ids = [ring.id for ring in municipality.rings]
+    rows = []
     for table in cached("municipality", ring_ids, period, lambda: municipality_report(municipality, period)):
-        writer.writerow([table.title, *table.columns])
-        for row in table.rows:
-            writer.writerow([table.title, *row])
-        writer.writerow([])
-    filename = f"ruilkringen-{municipality.name.lower().replace(' ', '-')}-{quarter_key(period)}.csv"
-    return Response("\ufeff" + output.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        rows += [[table.title, *table.columns], *([table.title, *row] for row in table.rows), []]
+    return csv_download(rows, f"ruilkringen-{municipality.name.lower().replace(' ', '-')}-{quarter_key(period)}.csv")
 
 
 @bp.route("/overzicht")

@@ -1,7 +1,5 @@
 """What the coordinator dashboard shows, computed from ``metrics`` for a period."""
 
-import csv
-import io
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,6 +13,7 @@ from ruilkring.extensions import db
 from ruilkring.ledger.models import Transfer
 from ruilkring.listings.models import Category
 from ruilkring.members.models import Member
+from ruilkring.spreadsheet import spreadsheet_csv
 from ruilkring.stats import metrics
 from ruilkring.stats.metrics import Period
 from ruilkring.stats.models import TieAnswer
@@ -179,13 +178,9 @@ def tables(ring_ids: list[int], period: Period) -> dict[str, dict]:
 
 def table_csv(table: dict) -> str:
     """One table as CSV for spreadsheets (semicolons, BOM, shares as decimals)."""
-    output = io.StringIO()
-    writer = csv.writer(output, delimiter=";")
-    writer.writerow(table["columns"])
-    for row in table["rows"]:
-        writer.writerow(["" if value is None else (f"{value:.3f}" if isinstance(value, float) else value)
-                         for value in row])
-    return "\ufeff" + output.getvalue()
+    return spreadsheet_csv([table["columns"], *(
+        ["" if value is None else (f"{value:.3f}" if isinstance(value, float) else value) for value in row]
+        for row in table["rows"])])
 
 
 def data_version(ring_ids: list[int]) -> tuple:

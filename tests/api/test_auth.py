@@ -120,6 +120,12 @@ def test_malformed_json_and_other_media_types_are_problems(client, member, categ
     assert_problem(response, 415, "unsupported_media_type")
 
 
+def test_a_nul_character_in_json_is_a_problem_not_a_server_error(client, member, categories):
+    response = client.post("/api/v1/listings", data='{"kind": "offer", "title": "a\\u0000b"}',
+                           headers=bearer(make_token(member)), content_type="application/json")
+    assert_problem(response, 400, "bad_request")
+
+
 def test_invalid_fields_are_listed_per_field(client, member, categories):
     headers = bearer(make_token(member))
     response = client.post("/api/v1/listings", json={"kind": "gift", "title": "", "description": "x" * 5001,
