@@ -46,7 +46,7 @@ def test_a_nul_character_is_refused_before_anything_is_stored(client, login, rin
 def test_an_amount_of_only_spaces_asks_for_an_amount(client, login, ring, anna, bert, amount):
     login(anna.user)
     for path, data in (("/betalen", {"payee": bert.id, "description": "x", "idempotency_key": "k"}),
-                       ("/betaalverzoeken", {"payer": bert.id, "description": "x"})):
+                       ("/betaalverzoeken", {"payer": bert.id, "description": "x", "idempotency_key": "k"})):
         response = client.post(url(ring, path), data={**data, "amount": amount})
         assert response.status_code == 200
         assert "Vul in hoeveel tijd het was." in field_error(text(response), "amount")

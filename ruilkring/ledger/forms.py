@@ -90,7 +90,7 @@ class PayForm(IdempotentForm):
     listing_id = _listing_field()
 
 
-class PaymentRequestForm(FlaskForm):
+class PaymentRequestForm(IdempotentForm):
     payer = _member_choice(_l("Wie moet betalen?"), _l("Kies wie u om betaling vraagt."))
     amount = _amount_field()
     description = StringField(

@@ -34,6 +34,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, insert, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -659,11 +660,30 @@ def limits_set(
 # Payment requests (betaalverzoeken)
 
 
+def _request_sent_before(request: PaymentRequest) -> PaymentRequest | None:
+    """The request stored earlier under ``request``'s idempotency key, marked as replayed;
+    None when there is none. The same key for another request is refused."""
+    first = db.session.scalar(select(PaymentRequest).where(PaymentRequest.idempotency_key == request.idempotency_key))
+    if first is None:
+        return None
+    same = ("payee_id", "payer_id", "amount", "description", "listing_id")
+    if any(getattr(first, name) != getattr(request, name) for name in same):
+        raise DomainError(
+            _l("Dit betaalverzoek is al eerder verstuurd met andere gegevens. Laad het formulier opnieuw."),
+            code="idempotency_conflict",
+        )
+    first.replayed = True
+    return first
+
+
 def payment_request_create(
     *, payee: Member, payer: Member, amount: int, description: str, listing: Listing | None = None,
+    idempotency_key: str | None = None,
 ) -> PaymentRequest:
     """The helper asks the helped member to pay, optionally for a listing of their ring (the
-    transfer will carry it); it expires after the ring's set number of days."""
+    transfer will carry it); it expires after the ring's set number of days. A request sent
+    again under the same ``idempotency_key`` (a double click, a resubmitted form) is the
+    first one, marked as replayed: nothing new is sent."""
     if payer.ring_id != payee.ring_id:
         raise DomainError(_l("Deze persoon is geen lid van uw kring."), field="payer")
     if payer.id == payee.id:
@@ -685,10 +705,15 @@ def payment_request_create(
     request = PaymentRequest(
         ring_id=ring.id, payer_id=payer.id, payee_id=payee.id, amount=amount,
         description=description.strip(), expires_at=clock.now() + timedelta(days=ring.payment_request_days),
-        listing_id=listing.id if listing is not None else None,
+        listing_id=listing.id if listing is not None else None, idempotency_key=idempotency_key,
     )
-    db.session.add(request)
-    db.session.flush()
+    if idempotency_key and (first := _request_sent_before(request)) is not None:
+        return first
+    try:
+        with db.session.begin_nested():  # the key's unique index settles a race of two submits
+            db.session.add(request)
+    except IntegrityError:
+        return _request_sent_before(request)
     notification_create(
         user=payer.user, ring=ring,
         text=_l("%(payee)s vraagt u %(hours)s uur te betalen: %(description)s",

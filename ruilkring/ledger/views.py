@@ -146,6 +146,7 @@ def requests():
     member = _own_member()
     form = PaymentRequestForm(payer=request.args.get("van", type=db_id), **_listing_defaults())
     form.payer.choices = _member_choices(exclude=member)
+    form.ensure_key()
     listing = _ring_listing(form.listing_id.data)
     form.listing_id.data = listing.id if listing else None
     if form.validate_on_submit():
@@ -155,7 +156,8 @@ def requests():
         else:
             try:
                 services.payment_request_create(payee=member, payer=payer, amount=form.amount.data,
-                                                description=form.description.data, listing=listing)
+                                                description=form.description.data, listing=listing,
+                                                idempotency_key=form.idempotency_key.data)
             except DomainError as error:
                 error.apply_to(form)
             else:

@@ -11,7 +11,7 @@ from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.audit.models import AuditEvent
 from ruilkring.ledger import selectors, services
-from ruilkring.ledger.models import Entry, PaymentRequestStatus, Transfer, TransferKind
+from ruilkring.ledger.models import Entry, PaymentRequest, PaymentRequestStatus, Transfer, TransferKind
 from ruilkring.ledger.verify import ledger_verify
 from ruilkring.members.models import MemberStatus
 from tests import factories
@@ -313,6 +313,25 @@ def test_a_leaving_member_is_followed_up_until_their_balance_is_zero(ring, pair)
     assert selectors.accounts_at_or_past_limit(ring=ring) == []
     status = selectors.limit_status(services.account_open(member=payer))
     assert not (status.past or status.near_min or status.near_max)  # nothing to warn about at zero
+
+
+def test_a_request_form_racing_itself_sends_one_request(pair, monkeypatch, outbox):
+    """Two submits of one request form at once: the second one's insert meets the key's
+    unique index (its look-up came too early to see the first) and answers with the first."""
+    payer, payee = pair
+    first = services.payment_request_create(payee=payee, payer=payer, amount=30, description="oppas",
+                                            idempotency_key="r1")
+    db.session.commit()
+    looked_up = services._request_sent_before
+    calls = []
+    monkeypatch.setattr(services, "_request_sent_before",
+                        lambda request: looked_up(request) if calls.append(request) or len(calls) > 1 else None)
+    again = services.payment_request_create(payee=payee, payer=payer, amount=30, description="oppas",
+                                            idempotency_key="r1")
+    db.session.commit()
+    assert again.id == first.id and again.replayed and len(calls) == 2
+    assert db.session.scalar(select(db.func.count()).select_from(PaymentRequest)) == 1
+    assert len(outbox()) == 1
 
 
 def test_payment_request_accept_decline_cancel_expire(ring, pair):

@@ -321,8 +321,9 @@ def test_member_suggestions_say_when_nobody_matches(client, login, ring, anna, s
 # Payment requests
 
 
-def request_data(payer, amount="1:00", description="Oppassen"):
-    return {"payer": payer.id if hasattr(payer, "id") else payer, "amount": amount, "description": description}
+def request_data(payer, amount="1:00", description="Oppassen", key="request-key-1"):
+    return {"payer": payer.id if hasattr(payer, "id") else payer, "amount": amount, "description": description,
+            "idempotency_key": key}
 
 
 def make_request(payee, payer, amount=60, description="Oppassen") -> PaymentRequest:
@@ -342,6 +343,12 @@ def test_request_is_created_and_shown_to_the_payer(client, login, login_as, ring
     assert "U vraagt Anna de Vries 1:00 uur voor: Oppassen" in own_page
     assert "Er wacht 1 betaalverzoek op u" not in text(client.get(url(ring, "/start")))
     assert [mail["To"] for mail in outbox()] == [anna.user.email]
+    # The same form sent again (a double click, a resubmit): still one request, one mail.
+    response = client.post(url(ring, "/betaalverzoeken"), data=request_data(anna))
+    assert redirect_path(response) == url(ring, "/betaalverzoeken")
+    assert count(PaymentRequest) == 1 and len(outbox()) == 1
+    response = client.post(url(ring, "/betaalverzoeken"), data=request_data(anna, amount="2:00"))
+    assert "al eerder verstuurd met andere gegevens" in text(response) and count(PaymentRequest) == 1
 
     login_as(anna.user)
     requests_page = text(client.get(url(ring, "/betaalverzoeken")))

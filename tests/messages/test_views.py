@@ -338,7 +338,8 @@ def test_request_from_a_conversation_carries_the_listing_to_the_transfer(client,
     assert hidden_value(form, "listing_id") == str(request_listing.id)
     assert re.search(rf'<option selected value="{ruud.id}"|<option value="{ruud.id}" selected', form)
     client.post(url(ring, "/betaalverzoeken"), data={
-        "payer": ruud.id, "amount": "1:00", "description": "Fiets gemaakt", "listing_id": request_listing.id})
+        "payer": ruud.id, "amount": "1:00", "description": "Fiets gemaakt", "listing_id": request_listing.id,
+        "idempotency_key": hidden_value(form, "idempotency_key")})
     payment_request = db.session.scalar(select(PaymentRequest))
     assert payment_request.listing_id == request_listing.id
 
