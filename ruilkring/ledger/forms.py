@@ -146,6 +146,7 @@ class BulkForm(IdempotentForm):
         description=_l("Bijvoorbeeld: jaarbijdrage 2026."),
     )
     confirmed = HiddenField()
+    previewed = HiddenField()  # what the preview showed (a fingerprint): only that is booked
 
 
 class LimitsForm(FlaskForm):

@@ -1,6 +1,8 @@
 """Ledger pages of a ring: pay, payment requests, statement, and the coordinator's
 bookings, limits, overview, reversals and corrections."""
 
+import hashlib
+import json
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -327,17 +329,21 @@ def bulk():
     if request.method == "GET":
         form.members.data = [m.id for m in members]
     form.ensure_key()
-    lines = None
+    lines, changed = None, False
     if form.validate_on_submit():
         chosen = [m for m in members if m.id in set(form.members.data)]
         counterpart = _ring_member(form.counterpart.data) if form.counterpart.data else None
+        fingerprint = _bulk_fingerprint(form, chosen)
         if form.counterpart.data and counterpart is None:
             form.counterpart.errors.append(_l("Kies een lid van deze kring of de pot."))
-        elif form.confirmed.data != "1":
+        elif form.confirmed.data != "1" or form.previewed.data != fingerprint:
+            # Only what was previewed is booked: changed after the preview, it is shown again.
+            changed = form.confirmed.data == "1"
             lines = services.bulk_preview(ring=g.ring, members=chosen, amount=form.amount.data,
                                           direction=form.direction.data, counterpart=counterpart)
             db.session.commit()  # the preview may have opened accounts
             form.confirmed.data = "1" if all(line.possible for line in lines) else ""
+            form.previewed.data = fingerprint
         else:
             try:
                 transfers = run_ledger_transaction(lambda: services.bulk_book(
@@ -351,7 +357,14 @@ def bulk():
             else:
                 flash(_l("%(count)d boekingen gedaan.", count=len(transfers)), "success")
                 return redirect(url_for("ledger.overview"))
-    return render_template("ledger/bulk.html", form=form, lines=lines)
+    return render_template("ledger/bulk.html", form=form, lines=lines, changed=changed)
+
+
+def _bulk_fingerprint(form: BulkForm, chosen: list) -> str:
+    """What a bulk booking would book, as a short hash for the preview's hidden field."""
+    what = [form.direction.data, form.counterpart.data, form.amount.data, form.description.data.strip(),
+            sorted(member.id for member in chosen)]
+    return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:32]
 
 
 @bp.route("/beheer/limieten")
