@@ -188,8 +188,9 @@ def recent_requests(*, member: Member, limit: int = 20) -> list[PaymentRequest]:
     ).all()
 
 
-def member_search(*, ring: Ring, q: str, exclude: Member | None = None, limit: int = 10) -> list[Member]:
-    """Members of the ring whose name contains ``q`` (for choosing whom to pay)."""
+def member_search(*, ring: Ring, q: str, exclude: Member | None = None, limit: int | None = 10) -> list[Member]:
+    """Members of the ring whose name contains ``q`` (for choosing whom to pay); at most
+    ``limit`` (None: all)."""
     query = (
         select(Member).join(User, User.id == Member.user_id)
         .where(Member.ring_id == ring.id, Member.status.in_(ACCESS_STATUSES))

@@ -131,9 +131,11 @@ def pay():
 
 @bp.route("/betalen/leden")
 def member_options():
-    """htmx: the payee list narrowed to names containing ``q``."""
+    """htmx: the payee list narrowed to names containing ``q`` (50 at most); an empty search
+    gives the whole list back, as the page without JavaScript has it."""
     payer = _own_member()
-    members = selectors.member_search(ring=g.ring, q=request.args.get("q", ""), exclude=payer, limit=50)
+    q = request.args.get("q", "")
+    members = selectors.member_search(ring=g.ring, q=q, exclude=payer, limit=50 if q.strip() else None)
     return render_template("ledger/_member_options.html", members=members,
                            selected=request.args.get("payee", type=db_id))
 

@@ -318,6 +318,16 @@ def test_member_suggestions_say_when_nobody_matches(client, login, ring, anna, s
     assert "Niemand gevonden met deze naam" in html
 
 
+def test_an_empty_search_gives_the_whole_list_back(client, login, ring, anna):
+    for _ in range(55):
+        factories.MemberFactory(ring=ring)
+    login(anna.user)
+    html = text(client.get(url(ring, "/betalen/leden?q="), headers={**HTMX, "HX-Target": "payee"}))
+    assert len(re.findall(r'<option value="\d+"', html)) == 55  # everyone but Anna
+    html = text(client.get(url(ring, "/betalen/leden?q=a"), headers={**HTMX, "HX-Target": "payee"}))
+    assert len(re.findall(r'<option value="\d+"', html)) <= 50
+
+
 # Payment requests
 
 
