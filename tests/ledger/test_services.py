@@ -400,3 +400,18 @@ def test_postgresql_refuses_an_unbalanced_transfer_at_commit(app, pair):
     with pytest.raises(Exception, match="not 2 summing to 0"):
         db.session.commit()
     db.session.rollback()
+
+
+def test_postgresql_refuses_an_entry_added_later_to_a_transfer(app, pair):
+    if db.engine.dialect.name != "postgresql":
+        return
+    transfer = pay(*pair, 60)
+    third = services.account_open(member=factories.MemberFactory(ring=pair[0].ring))
+    db.session.commit()
+    db.session.execute(text(
+        "INSERT INTO entries (transfer_id, account_id, amount, balance_after, account_version)"
+        " VALUES (:transfer, :account, 5, 5, 1)"), {"transfer": transfer.id, "account": third.id})
+    with pytest.raises(Exception, match="has 3 entries"):
+        db.session.commit()
+    db.session.rollback()
+    assert ledger_verify() == []
