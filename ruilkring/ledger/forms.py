@@ -66,10 +66,12 @@ class IdempotentForm(FlaskForm):
     idempotency_key = HiddenField()
 
     def ensure_key(self) -> None:
-        """A new key for a form shown for the first time. A submitted form keeps the key it
-        was sent with: one sent without is refused (``validate_idempotency_key``), never
-        given a new key, which would make each resubmit a new payment."""
-        if not self.is_submitted() and not self.idempotency_key.data:
+        """A new key for a form shown without one: first shown, or drawn again on a page
+        where another form was sent. This form, sent, keeps the key it came with: sent
+        without one it is refused (``validate_idempotency_key``), never given a new key,
+        which would make each resubmit a new payment."""
+        sent = any(field.raw_data for field in self if field.short_name != "csrf_token")
+        if not sent and not self.idempotency_key.data:
             self.idempotency_key.data = uuid.uuid4().hex
 
     def validate_idempotency_key(self, field):

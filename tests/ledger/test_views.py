@@ -772,6 +772,8 @@ def test_reversal_needs_a_reason_and_happens_once(client, login, ring, anna, ber
     assert response.status_code == 200
     assert "Geef een reden op." in field_error(text(response), "reverse-reason")
     assert count(Transfer) == 1
+    # The correction form on the page drawn again still has a key of its own.
+    assert re.fullmatch(r"[0-9a-f]{32}", hidden_value(text(response), "correct-idempotency_key"))
 
     response = client.post(detail_url(ring, transfer), data=reverse_data())
     assert redirect_path(response) == detail_url(ring, transfer)
