@@ -13,10 +13,10 @@ from wtforms import Field
 from wtforms.widgets import TextInput
 
 # "1:30 uur" too: what the app shows, copied back.
-_HOURS_MINUTES = re.compile(r"^(?P<h>\d{1,5})\s*[:uh]\s*(?P<m>\d{1,2})\s*(m|min|u|uur|h|hours?)?$")
-_MINUTES = re.compile(r"^(?P<m>\d{1,7})\s*(m|min|minuten|minutes)?$")
-_DECIMAL_HOURS = re.compile(r"^(?P<h>\d{1,5}[.,]\d+)\s*(u|uur|h|hours?)?$")
-_WHOLE_HOURS = re.compile(r"^(?P<h>\d{1,5})\s*(u|uur|h|hours?)$")
+_HOURS_MINUTES = re.compile(r"^(?P<h>\d{1,5})\s*[:uh]\s*(?P<m>\d{1,2})\s*(m|min|u|uur|h|hours?)?$", re.ASCII)
+_MINUTES = re.compile(r"^(?P<m>\d{1,7})\s*(m|min|minuten|minutes)?$", re.ASCII)
+_DECIMAL_HOURS = re.compile(r"^(?P<h>\d{1,5}[.,]\d+)\s*(u|uur|h|hours?)?$", re.ASCII)
+_WHOLE_HOURS = re.compile(r"^(?P<h>\d{1,5})\s*(u|uur|h|hours?)$", re.ASCII)
 
 
 class AmountError(ValueError):
