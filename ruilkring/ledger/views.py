@@ -219,9 +219,8 @@ def _statement_context(member):
     account = services.account_open(member=member)
     db.session.commit()  # only writes when an old member had no account yet
     period = PeriodForm(request.args)
-    valid = period.validate()
-    date_from = period.date_from.data if valid else None
-    date_to = period.date_to.data if valid else None
+    period.validate()  # a date that is right counts; the form shows what is wrong with the other
+    date_from, date_to = _valid(period.date_from), _valid(period.date_to)
     before = request.args.get("voor", type=db_id)
     lines = selectors.account_statement(account=account, before_version=before,
                                         date_from=date_from, date_to=date_to,
@@ -229,7 +228,7 @@ def _statement_context(member):
     more = len(lines) > selectors.STATEMENT_PAGE
     lines = lines[:selectors.STATEMENT_PAGE]
     next_args = query_args(voor=lines[-1].entry.account_version) if more else None
-    period_args = {k: v for k, v in request.args.items() if k in ("date_from", "date_to")}
+    period_args = {name: day.isoformat() for name, day in (("date_from", date_from), ("date_to", date_to)) if day}
     own = g.member is not None and g.member.id == member.id
     csv_url = (url_for("ledger.statement_csv", **period_args) if own
                else url_for("ledger.member_statement_csv", member_id=member.id, **period_args))
@@ -263,10 +262,10 @@ def member_statement(member_id: int):
 def _statement_csv(member) -> Response:
     account = services.account_open(member=member)
     period = PeriodForm(request.args)
-    valid = period.validate()
-    lines = selectors.account_statement(
-        account=account, date_from=period.date_from.data if valid else None,
-        date_to=period.date_to.data if valid else None, limit=None)
+    if not period.validate():  # a made-up link: the page's own CSV link carries only valid dates
+        abort(400)
+    lines = selectors.account_statement(account=account, date_from=period.date_from.data,
+                                        date_to=period.date_to.data, limit=None)
     header = [gettext("datum"), gettext("transactie"), gettext("tegenpartij"), gettext("omschrijving"),
               gettext("bedrag (minuten)"), gettext("bedrag"), gettext("saldo na (minuten)"), gettext("ingevoerd door")]
     rows = ([line.transfer.occurred_on.isoformat(), line.transfer.id, selectors.account_name(line.counterpart),
@@ -402,6 +401,11 @@ def limits_edit(member_id: int):
                            history=history, status=selectors.limit_status(account))
 
 
+def _valid(field):
+    """A validated filter field's value, or None when it has errors."""
+    return None if field.errors else field.data
+
+
 @bp.route("/beheer/transacties")
 @coordinator_required
 def overview():
@@ -410,11 +414,11 @@ def overview():
     form = OverviewFilterForm(request.args)
     form.member.choices = _member_choices(placeholder=_l("Alle leden"))
     form.kind.choices = [("", _l("Alle soorten"))] + [(k.value, kind_label(k)) for k in TransferKind]
-    valid = form.validate()
-    member = _ring_member(form.member.data) if valid and form.member.data else None
+    form.validate()  # each filter that is right counts; the form shows what is wrong with the others
+    member_id, kind = _valid(form.member), _valid(form.kind)
     query = selectors.ring_transfers(
-        ring=g.ring, member=member, kind=form.kind.data if valid else None,
-        date_from=form.date_from.data if valid else None, date_to=form.date_to.data if valid else None)
+        ring=g.ring, member=_ring_member(member_id) if member_id else None, kind=kind or None,
+        date_from=_valid(form.date_from), date_to=_valid(form.date_to))
     page = db.paginate(query, per_page=50, error_out=False)
     context = dict(form=form, page=page, account_name=selectors.account_name)
     if htmx_targets("transfer-table"):

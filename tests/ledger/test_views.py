@@ -528,6 +528,12 @@ def test_statement_period_filter(client, login, ring, anna, bert):
     assert [row[3] for row in rows[1:]] == ["februari"]
     html = text(client.get(url(ring, "/saldo?date_from=2026-02-01")))
     assert [line[2] for line in statement_lines(html)] == ["maart", "februari"]
+    # A date that does not exist is said so; the other date still counts, and the CSV link
+    # carries only that one. A made-up CSV link with a wrong date is refused.
+    html = text(client.get(url(ring, "/saldo?date_from=2026-02-30&date_to=2026-02-28")))
+    assert field_error(html, "date_from") and [line[2] for line in statement_lines(html)] == ["februari", "januari"]
+    assert "saldo.csv?date_to=2026-02-28" in html and "2026-02-30" not in html.split("saldo.csv")[1][:40]
+    assert client.get(url(ring, "/saldo.csv?date_from=2026-02-30")).status_code == 400
 
 
 def test_statement_csv_has_a_header_and_one_line_per_entry(client, login, ring, anna, bert, carla):
@@ -733,6 +739,10 @@ def test_overview_filters_by_member_and_kind_with_htmx(client, login, ring, anna
     assert response.status_code == 200
     assert "<html" not in fragment and fragment.lstrip().startswith("<table")
     assert [row[4] for row in table_rows(fragment) if row[0] != "Nr."] == ["boodschappen"]
+    # A wrong date is shown as such on the page; the member filter still counts.
+    html = text(client.get(url(ring, f"/beheer/transacties?member={carla.id}&date_from=2026-02-30")))
+    assert field_error(html, "date_from")
+    assert [row[4] for row in table_rows(html) if len(row) > 4 and row[0] != "Nr."] == ["boodschappen"]
 
     fragment = text(client.get(url(ring, "/beheer/transacties?member=&kind=correction"), headers=headers))
     assert "<html" not in fragment
