@@ -196,8 +196,8 @@ def request_answer(request_id: int, action: str):
                      name=payment_request.payee.name), "success")
         elif action == "weigeren":
             form = DeclineForm()
-            if not form.validate_on_submit():
-                raise DomainError(_l("Schrijf kort waarom u weigert."))
+            if not form.validate_on_submit():  # the reason is missing or too long: say which
+                raise DomainError(next(iter(form.errors.values()))[0])
             services.payment_request_decline(request=payment_request, declined_by=member,
                                              reason=form.reason.data)
             db.session.commit()

@@ -417,6 +417,10 @@ def test_declining_a_request_needs_a_reason(client, login, ring, anna, bert):
                             follow_redirects=True))
     assert "Schrijf kort waarom u weigert." in page
     assert request.status == PaymentRequestStatus.PENDING
+    page = text(client.post(url(ring, f"/betaalverzoeken/{request.id}/weigeren"), data={"reason": "x" * 501},
+                            follow_redirects=True))
+    assert "Schrijf kort waarom u weigert." not in page and "500" in page  # too long, and it says so
+    assert request.status == PaymentRequestStatus.PENDING
 
     page = text(client.post(url(ring, f"/betaalverzoeken/{request.id}/weigeren"),
                             data={"reason": "Niet gedaan"}, follow_redirects=True))
