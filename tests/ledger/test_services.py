@@ -415,3 +415,17 @@ def test_postgresql_refuses_an_entry_added_later_to_a_transfer(app, pair):
         db.session.commit()
     db.session.rollback()
     assert ledger_verify() == []
+
+
+def test_expire_requests_command_marks_only_overdue_pending_requests(app, ring, pair):
+    payer, payee = pair
+    overdue = services.payment_request_create(payee=payee, payer=payer, amount=30, description="oud")
+    db.session.commit()
+    clock.freeze(clock.now() + timedelta(days=ring.payment_request_days + 1))
+    fresh = services.payment_request_create(payee=payee, payer=payer, amount=30, description="nieuw")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["ledger", "expire-requests"])
+    assert result.exit_code == 0 and "1 payment requests expired" in result.output
+    db.session.expire_all()
+    assert (overdue.status, fresh.status) == (PaymentRequestStatus.EXPIRED, PaymentRequestStatus.PENDING)
+    assert app.test_cli_runner().invoke(args=["ledger", "expire-requests"]).output.startswith("0 ")
