@@ -208,6 +208,9 @@ def request_answer(request_id: int, action: str):
             flash(_l("U heeft het betaalverzoek ingetrokken."), "success")
     except DomainError as error:
         db.session.rollback()
+        if error.code == "request_expired":  # the refusal rolled its marking back: mark it now
+            services.payment_requests_expire()
+            db.session.commit()
         flash(error.message, "error")
     return redirect(url_for("ledger.requests"))
 

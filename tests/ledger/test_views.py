@@ -454,7 +454,7 @@ def test_expired_request_says_so_and_books_nothing(client, login, ring, anna, be
     assert "Dit betaalverzoek is verlopen." in page
     assert count(Transfer) == 0
     assert (balance(anna), balance(bert)) == (0, 0)
-    assert request.transfer_id is None and request.status != PaymentRequestStatus.ACCEPTED
+    assert request.transfer_id is None and request.status == PaymentRequestStatus.EXPIRED
 
 
 @pytest.mark.parametrize("action", ["accepteren", "weigeren", "intrekken"])
