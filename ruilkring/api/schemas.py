@@ -231,6 +231,14 @@ class IdempotencyHeaders(BaseModel):
                     "result; the same key with another body is refused (409).")
 
 
+class RequestIdempotencyHeaders(BaseModel):
+    idempotency_key: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[!-~]+$")] | None = Field(
+        None, alias="Idempotency-Key",
+        description="Optional: your unique key for this request. A retry with the same key and body returns the "
+                    "first request (201, the same body) and sends nothing again; the same key with another body is "
+                    "refused (409).")
+
+
 class TransferOut(BaseModel):
     id: int
     payer_id: int | None

@@ -457,16 +457,20 @@ def payment_requests():
 
 
 @bp.post("/payment-requests")
-@api.validate(json=s.PaymentRequestCreate, resp=responses(HTTP_201=s.PaymentRequestOut),
+@api.validate(json=s.PaymentRequestCreate, headers=s.RequestIdempotencyHeaders,
+              resp=responses(HTTP_201=s.PaymentRequestOut, HTTP_409=s.Problem),
               tags=["payment requests"])
 def payment_requests_create():
-    """Ask another member to pay the caller."""
+    """Ask another member to pay the caller. With an `Idempotency-Key` header, a retry with
+    the same key and body returns the first request (201, the same body) without notifying
+    again, as a payment's retry does."""
     body: s.PaymentRequestCreate = request.context.json
+    key = request.context.headers.idempotency_key
     payer = _ring_member(body.payer_id, "payer_id")
     listing = _ring_listing(body.listing_id)
     payment_request = ledger_services.payment_request_create(
         payee=g.member, payer=payer, amount=body.amount_minutes, description=body.description,
-        listing=listing)
+        listing=listing, idempotency_key=f"api:{g.member.id}:{key}" if key else None)  # keys are the caller's own
     db.session.commit()
     return _request_out(payment_request), 201
 

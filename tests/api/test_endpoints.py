@@ -256,6 +256,22 @@ def test_payment_request_create_accept(api, anna, bert):
     assert api(anna)("POST", f"/payment-requests/{request_id}/accept").get_json() == accepted.get_json()
 
 
+def test_a_payment_request_retried_with_its_key_is_sent_once(api, anna, bert, outbox):
+    ask = {"payer_id": anna.id, "amount_minutes": 60, "description": "boodschappen"}
+    first = api(bert)("POST", "/payment-requests", json=ask, headers={"Idempotency-Key": "vraag-1"})
+    again = api(bert)("POST", "/payment-requests", json=ask, headers={"Idempotency-Key": "vraag-1"})
+    assert first.status_code == again.status_code == 201 and again.get_json() == first.get_json()
+    assert count(PaymentRequest) == 1 and len(outbox()) == 1
+    other = api(bert)("POST", "/payment-requests", json={**ask, "amount_minutes": 90},
+                      headers={"Idempotency-Key": "vraag-1"})
+    assert_problem(other, 409, "idempotency_conflict")
+    # Keys are the caller's own; without one, each request is new.
+    assert api(anna)("POST", "/payment-requests", json={**ask, "payer_id": bert.id},
+                     headers={"Idempotency-Key": "vraag-1"}).status_code == 201
+    assert api(bert)("POST", "/payment-requests", json=ask).status_code == 201
+    assert count(PaymentRequest) == 3
+
+
 def test_payment_request_decline_and_then_it_is_closed(api, anna, bert):
     payment_request = ledger_services.payment_request_create(payee=bert, payer=anna, amount=60,
                                                              description="boodschappen")
