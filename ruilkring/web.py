@@ -54,7 +54,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(get_locale=get_locale, query_args=query_args)
     app.jinja_env.filters.update(date=format_date, datetime=format_datetime)
     app.context_processor(_layout_context)
-    app.before_request(_refuse_nul_characters)
+    # Before the blueprints' own URL processors, which look the ring up by its slug.
+    app.url_value_preprocessor(lambda endpoint, values: _refuse_nul_characters())
     app.after_request(_vary_on_htmx)
     _register_error_pages(app)
 
@@ -62,13 +63,24 @@ def init_app(app: Flask) -> None:
 def _refuse_nul_characters():
     """No text may hold a NUL character (PostgreSQL cannot store one): refuse the request as
     not understood before anything reads it."""
-    texts = list(chain(*request.args.listvalues()))
-    if request.is_json:  # the raw body, kept for the API, which parses it itself; \u0000 is JSON's NUL
-        texts.append(request.get_data(cache=True).decode("utf-8", "replace").replace("\\u0000", "\x00"))
+    texts = [request.path, *chain(*request.args.listvalues())]
+    if request.is_json:  # parsed once and kept; malformed JSON is the API's to refuse
+        texts += _json_strings(request.get_json(silent=True))
     elif not request.path.startswith("/api/"):  # the API refuses other bodies itself, unparsed
         texts += chain(*request.form.listvalues())
     if any("\x00" in text for text in texts):
         abort(400)
+
+
+def _json_strings(value) -> list[str]:
+    """Every string (keys too) in a parsed JSON document."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [*value, *chain.from_iterable(_json_strings(item) for item in value.values())]
+    if isinstance(value, list):
+        return list(chain.from_iterable(_json_strings(item) for item in value))
+    return []
 
 
 def _layout_context() -> dict:
@@ -103,11 +115,12 @@ def _vary_on_htmx(response):
 def query_args(**changes) -> dict:
     """The request's query string, with ``changes``, for links to more of the same list (the
     next page, the CSV, ...): ``url_for(endpoint, **query_args(page=2))``. Left out: what
-    url_for would take as its own (``_method``, ``_external``, ...) and the page's route
+    url_for would take as its own (``endpoint``, ``_method``, ``_external``, ...) and the page's route
     values (``ring_slug``, ``member_id``), so a made-up query can neither break the links
     nor point them at another ring or member."""
     route = request.url_rule.arguments if request.url_rule else set()
-    args = {key: value for key, value in request.args.items() if not key.startswith("_") and key not in route}
+    args = {key: value for key, value in request.args.items()
+            if not key.startswith("_") and key != "endpoint" and key not in route}
     return {**args, **changes}
 
 
@@ -170,8 +183,10 @@ def _register_error_pages(app: Flask) -> None:
         db.session.rollback()
         if isinstance(error, DataError) and getattr(error.orig, "sqlstate", None) != "22003":
             raise error
-        if isinstance(error, OverflowError) and "too large" not in str(error):
+        if isinstance(error, OverflowError) and "SQLite INTEGER" not in str(error):
             raise error
+        log.warning("number out of range, answered as not found: %s %s: %s", request.method, request.full_path,
+                    getattr(error, "orig", error))
         return not_found(error)
 
     @app.errorhandler(500)

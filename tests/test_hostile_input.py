@@ -39,6 +39,7 @@ def test_a_nul_character_is_refused_before_anything_is_stored(client, login, rin
         "payee": bert.id, "amount": "1:00", "description": "a\x00b", "idempotency_key": "k", "confirmed": "1"})
     assert response.status_code == 400 and "Controleer wat u invulde" in text(response)
     assert client.get(url(ring, "/saldo?date_from=\x00")).status_code == 400
+    assert client.get("/kring/a%00b/saldo").status_code == 400
     assert count(Transfer) == 0
 
 
@@ -65,7 +66,7 @@ def test_made_up_query_values_cannot_break_or_bend_the_paging_links(client, logi
     for n in range(55):  # more than a page of the overview (50) and of a statement
         pay(anna, bert, 5, f"t{n}")
     login(coby.user)
-    for query in ("_method=POST", "ring_slug=elders&_external=1"):
+    for query in ("_method=POST", "ring_slug=elders&_external=1", "endpoint=main.home"):
         response = client.get(url(ring, f"/beheer/transacties?{query}"))
         assert response.status_code == 200
         html = text(response)

@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 RATE_LIMIT = "300 per minute"  # per token; RUILKRING_API_RATE_LIMIT overrides it
-ID = "<int(min=1, max=2147483647):{}>"  # ids fit PostgreSQL's integer
+ID = "<int(min=1):{}>"  # the app's int converter caps it at what an id column holds
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 csrf.exempt(bp)
@@ -468,10 +468,10 @@ def payment_requests_create():
     key = request.context.headers.idempotency_key
     payer = _ring_member(body.payer_id, "payer_id")
     listing = _ring_listing(body.listing_id)
-    payment_request = ledger_services.payment_request_create(
-        payee=g.member, payer=payer, amount=body.amount_minutes, description=body.description,
-        listing=listing, idempotency_key=f"api:{g.member.id}:{key}" if key else None)  # keys are the caller's own
-    db.session.commit()
+    payee = g.member
+    payment_request = run_ledger_transaction(lambda: ledger_services.payment_request_create(
+        payee=payee, payer=payer, amount=body.amount_minutes, description=body.description,
+        listing=listing, idempotency_key=f"api:{payee.id}:{key}" if key else None))  # keys are the caller's own
     return _request_out(payment_request), 201
 
 

@@ -191,8 +191,9 @@ class PaymentRequest(db.Model):
     transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), unique=True)
     # The offer or request the help was about; carried to the transfer on acceptance.
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"))
-    # The request form's key, so a double click or a resubmit sends one request (NULL from
-    # the API and for requests made before the key existed).
+    # The request form's key (or the API caller's, as ``api:<member id>:<key>``), so a double
+    # click or a retry sends one request; NULL from the API without the header, and for
+    # requests made before the key existed.
     idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

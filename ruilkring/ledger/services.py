@@ -710,10 +710,14 @@ def payment_request_create(
     if idempotency_key and (first := _request_sent_before(request)) is not None:
         return first
     try:
-        with db.session.begin_nested():  # the key's unique index settles a race of two submits
+        # Callers run this in run_ledger_transaction, which serialises two submits on SQLite;
+        # on PostgreSQL the second one's insert waits for the first at the key's unique index.
+        with db.session.begin_nested():
             db.session.add(request)
     except IntegrityError:
-        return _request_sent_before(request)
+        if not idempotency_key or (first := _request_sent_before(request)) is None:
+            raise  # not the key: a fault of ours
+        return first
     notification_create(
         user=payer.user, ring=ring,
         text=_l("%(payee)s vraagt u %(hours)s uur te betalen: %(description)s",

@@ -159,13 +159,14 @@ def requests():
             form.payer.errors.append(_l("Kies een lid van uw eigen kring."))
         else:
             try:
-                services.payment_request_create(payee=member, payer=payer, amount=form.amount.data,
-                                                description=form.description.data, listing=listing,
-                                                idempotency_key=form.idempotency_key.data)
+                # In a ledger transaction: two submits of the form at once are serialised, so
+                # the second finds the first under the form's key.
+                run_ledger_transaction(lambda: services.payment_request_create(
+                    payee=member, payer=payer, amount=form.amount.data, description=form.description.data,
+                    listing=listing, idempotency_key=form.idempotency_key.data))
             except DomainError as error:
                 error.apply_to(form)
             else:
-                db.session.commit()
                 flash(_l("Uw betaalverzoek is verstuurd naar %(name)s.", name=payer.name), "success")
                 return redirect(url_for("ledger.requests"))
     incoming, outgoing = selectors.pending_requests_for(member=member)

@@ -41,7 +41,7 @@ def period_from_args(args) -> tuple[str, Period, list[str]]:
     kind = args.get("periode", "kwartaal")
     notices = []
     day = clock.now().date()
-    if args.get("datum"):
+    if args.get("datum") and kind != "eigen":  # a period of one's own does not use it
         try:
             day = date.fromisoformat(args["datum"])
         except ValueError:

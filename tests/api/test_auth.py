@@ -124,6 +124,10 @@ def test_a_nul_character_in_json_is_a_problem_not_a_server_error(client, member,
     response = client.post("/api/v1/listings", data='{"kind": "offer", "title": "a\\u0000b"}',
                            headers=bearer(make_token(member)), content_type="application/json")
     assert_problem(response, 400, "bad_request")
+    # An escaped backslash before "u0000" is text, not a NUL.
+    response = client.post("/api/v1/listings", data='{"kind": "offer", "title": "a\\\\u0000b"}',
+                           headers=bearer(make_token(member)), content_type="application/json")
+    assert response.status_code == 422
 
 
 def test_invalid_fields_are_listed_per_field(client, member, categories):

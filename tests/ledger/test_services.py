@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from ruilkring import clock
 from ruilkring.database import run_ledger_transaction
@@ -13,6 +14,7 @@ from ruilkring.audit.models import AuditEvent
 from ruilkring.ledger import selectors, services
 from ruilkring.ledger.models import Entry, PaymentRequest, PaymentRequestStatus, Transfer, TransferKind
 from ruilkring.ledger.verify import ledger_verify
+from ruilkring.listings.models import Listing
 from ruilkring.members.models import MemberStatus
 from tests import factories
 from tests.helpers import balance
@@ -429,3 +431,15 @@ def test_expire_requests_command_marks_only_overdue_pending_requests(app, ring, 
     db.session.expire_all()
     assert (overdue.status, fresh.status) == (PaymentRequestStatus.EXPIRED, PaymentRequestStatus.PENDING)
     assert app.test_cli_runner().invoke(args=["ledger", "expire-requests"]).output.startswith("0 ")
+
+
+@pytest.mark.parametrize("key", ["r2", None])
+def test_a_request_refused_by_the_database_for_another_reason_is_not_taken_for_a_replay(ring, pair, key):
+    payer, payee = pair
+    services.payment_request_create(payee=payee, payer=payer, amount=30, description="oppas")  # no key
+    db.session.commit()
+    gone = Listing(id=10**6, ring_id=ring.id)  # a listing that is not there: the foreign key refuses it
+    with pytest.raises(IntegrityError):
+        services.payment_request_create(payee=payee, payer=payer, amount=30, description="oppas", listing=gone,
+                                        idempotency_key=key)
+    db.session.rollback()

@@ -134,7 +134,10 @@ def test_a_custom_period_and_nonsense_fall_back_sensibly(app, kring, coordinator
     html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=morgen&datum=gisteren",
                       headers=PANELS).get_data(as_text=True)
     assert "1 april 2026 – 30 juni 2026" in html
-    assert "De datum gisteren bestaat niet" in html and "geldige begin- en einddatum" in html
+    assert "geldige begin- en einddatum" in html and "De datum gisteren" not in html  # eigen has no datum
+    html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=maand&datum=gisteren",
+                      headers=PANELS).get_data(as_text=True)
+    assert "De datum gisteren bestaat niet" in html
     html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=2026-04-04&tot=2026-04-03",
                       headers=PANELS).get_data(as_text=True)
     assert "1 april 2026 – 30 juni 2026" in html and "De begindatum ligt na de einddatum" in html
