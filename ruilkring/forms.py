@@ -1,4 +1,7 @@
-"""Form pieces shared by the areas."""
+"""Form pieces shared by the areas.
+
+Required text fields use DataRequired, which takes a value of only spaces as empty;
+InputRequired (which does not) is for choices, numbers and passwords."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import Email, EqualTo, InputRequired, Length
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 from ruilkring.forms import password_field
 
@@ -46,7 +46,7 @@ class PasswordChangeForm(PasswordSetForm):
 
 
 class AccountForm(FlaskForm):
-    name = StringField(_l("Naam"), validators=[InputRequired(message=_l("Vul uw naam in.")), Length(max=120)])
+    name = StringField(_l("Naam"), validators=[DataRequired(message=_l("Vul uw naam in.")), Length(max=120)])
     phone = StringField(_l("Telefoonnummer"), validators=[Length(max=40)])
     address = StringField(_l("Adres"), validators=[Length(max=200)])
     locale = SelectField(_l("Taal"), choices=[("nl", "Nederlands"), ("en", "English")])

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from ruilkring.disputes.models import DisputeOutcome, DisputeReason, DisputeRequest
 from ruilkring.ledger.amounts import MinutesField
@@ -34,11 +34,11 @@ class OpenForm(FlaskForm):
     asked = RadioField(_l("Wat wilt u?"), choices=REQUEST_CHOICES,
                        validators=[InputRequired(message=_l("Kies wat u wilt."))])
     explanation = TextAreaField(_l("Uitleg"), validators=[
-        InputRequired(message=_l("Leg kort uit wat er mis is.")), Length(max=5000)])
+        DataRequired(message=_l("Leg kort uit wat er mis is.")), Length(max=5000)])
 
 
 class TextForm(FlaskForm):
-    body = TextAreaField(_l("Tekst"), validators=[InputRequired(message=_l("Schrijf iets.")), Length(max=5000)])
+    body = TextAreaField(_l("Tekst"), validators=[DataRequired(message=_l("Schrijf iets.")), Length(max=5000)])
 
 
 class AssignForm(FlaskForm):

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ruilkring.ledger.amounts import MinutesField
 from ruilkring.listings.models import HelpKind, ListingKind, ListingPlace
@@ -23,7 +23,7 @@ PLACE_CHOICES = [(ListingPlace.IN_NEIGHBOURHOOD.value, _l("Ergens in de wijk")),
 class ListingForm(FlaskForm):
     kind = RadioField(_l("Wat wilt u plaatsen?"), choices=KIND_CHOICES, default=ListingKind.OFFER.value,
                       validators=[InputRequired(message=_l("Kies aanbod of vraag."))])
-    title = StringField(_l("Titel"), validators=[InputRequired(message=_l("Geef uw aanbod of vraag een korte titel.")),
+    title = StringField(_l("Titel"), validators=[DataRequired(message=_l("Geef uw aanbod of vraag een korte titel.")),
                                                  Length(max=120)],
                         description=_l("Kort en duidelijk, bijvoorbeeld: Hulp bij het invullen van formulieren."))
     description = TextAreaField(_l("Beschrijving"), validators=[Length(max=5000)],
@@ -75,11 +75,11 @@ class SearchForm(FlaskForm):
 
 class HideForm(FlaskForm):
     reason = StringField(_l("Reden (de eigenaar ziet deze)"),
-                         validators=[InputRequired(message=_l("Geef een reden op.")), Length(max=500)])
+                         validators=[DataRequired(message=_l("Geef een reden op.")), Length(max=500)])
 
 
 class CategoryForm(FlaskForm):
-    name = StringField(_l("Naam"), validators=[InputRequired(message=_l("Vul een naam in.")), Length(max=60)])
+    name = StringField(_l("Naam"), validators=[DataRequired(message=_l("Vul een naam in.")), Length(max=60)])
     care = BooleanField(_l("Zorg of gezondheid"),
                         description=_l("Voor de gemeente worden deze categorieën samengevoegd, voor de privacy."))
     active = BooleanField(_l("In gebruik"), default=True)

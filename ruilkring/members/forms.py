@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ruilkring.auth.forms import EMAIL_VALIDATORS
 from ruilkring.forms import password_field
@@ -52,7 +52,7 @@ class JoinForm(MemberProfileForm):
 class SignupForm(JoinForm):
     """Joining as a new person."""
 
-    name = StringField(_l("Naam"), validators=[InputRequired(message=_l("Vul uw naam in.")), Length(max=120)],
+    name = StringField(_l("Naam"), validators=[DataRequired(message=_l("Vul uw naam in.")), Length(max=120)],
                        render_kw={"autocomplete": "name"})
     email = EmailField(_l("E-mailadres"), validators=EMAIL_VALIDATORS, render_kw={"autocomplete": "email"})
     password = password_field()
@@ -70,7 +70,7 @@ class ReasonForm(FlaskForm):
 
 class EraseForm(FlaskForm):
     reason = StringField(
-        _l("Reden"), validators=[InputRequired(message=_l("Geef een reden op.")), Length(max=500)],
+        _l("Reden"), validators=[DataRequired(message=_l("Geef een reden op.")), Length(max=500)],
         description=_l("Bijvoorbeeld: verzoek van het lid per e-mail van 3 maart."),
     )
     confirm = BooleanField(

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, Length
 
 from ruilkring.messages.services import MAX_BODY
 
@@ -12,7 +12,7 @@ class MessageForm(FlaskForm):
     body = TextAreaField(
         _l("Uw bericht"),
         validators=[
-            InputRequired(message=_l("Schrijf een bericht.")),
+            DataRequired(message=_l("Schrijf een bericht.")),
             Length(max=MAX_BODY, message=_l(
                 "Uw bericht is te lang (hoogstens %(max)d tekens). Maak het korter of verdeel het "
                 "over meer berichten.")),
