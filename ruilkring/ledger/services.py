@@ -710,7 +710,7 @@ def payment_request_create(
     if idempotency_key and (first := _request_sent_before(request)) is not None:
         return first
     try:
-        # Callers run this in run_ledger_transaction, which serialises two submits on SQLite;
+        # The form and the API run this in run_ledger_transaction, which serialises two submits on SQLite;
         # on PostgreSQL the second one's insert waits for the first at the key's unique index.
         with db.session.begin_nested():
             db.session.add(request)
