@@ -738,11 +738,10 @@ def _lock_request(request: PaymentRequest) -> PaymentRequest:
 
 
 def _check_pending(request: PaymentRequest) -> None:
-    if request.status == PaymentRequestStatus.PENDING and request.expires_at <= clock.now():
-        request.status = PaymentRequestStatus.EXPIRED
-        request.decided_at = clock.now()
-        db.session.flush()
-    if request.status == PaymentRequestStatus.EXPIRED:
+    """Refuse answering a request that is no longer pending. An overdue one is refused as
+    expired; marking it so is ``payment_requests_expire``'s work (the refusal rolls back)."""
+    overdue = request.status == PaymentRequestStatus.PENDING and request.expires_at <= clock.now()
+    if overdue or request.status == PaymentRequestStatus.EXPIRED:
         raise DomainError(_l("Dit betaalverzoek is verlopen. Vraag de ander om een nieuw verzoek."),
                           code="request_expired")
     if request.status != PaymentRequestStatus.PENDING:

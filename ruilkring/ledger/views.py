@@ -209,7 +209,7 @@ def request_answer(request_id: int, action: str):
             flash(_l("U heeft het betaalverzoek ingetrokken."), "success")
     except DomainError as error:
         db.session.rollback()
-        if error.code == "request_expired":  # the refusal rolled its marking back: mark it now
+        if error.code == "request_expired":  # refused as overdue: record it now, not only at night
             services.payment_requests_expire()
             db.session.commit()
         flash(error.message, "error")
