@@ -1,5 +1,5 @@
-"""Forms for paying, payment requests, statements and the coordinator's bookings. Required text
-fields use DataRequired, which, unlike InputRequired, takes a value of only spaces as empty."""
+"""Forms for paying, payment requests, statements and the coordinator's bookings (required
+text fields: see ruilkring/forms.py)."""
 
 import uuid
 
@@ -40,11 +40,9 @@ def _member_id(value) -> int | None:
     """A member (or listing) id from a form field; None for the empty placeholder (or
     anything that is no id), so the placeholder renders and "nobody chosen" meets
     InputRequired or the view."""
-    if value is None or isinstance(value, int):
-        return value
     try:
         return db_id(value)
-    except ValueError:
+    except (TypeError, ValueError):
         return None
 
 

@@ -49,23 +49,20 @@ def period_from_args(args) -> tuple[str, Period, list[str]]:
                                    value=args["datum"]))
     if kind == "eigen":
         try:
-            first = date.fromisoformat(args.get("van", ""))
-            last = date.fromisoformat(args.get("tot", ""))
+            first, last = date.fromisoformat(args.get("van", "")), date.fromisoformat(args.get("tot", ""))
         except ValueError:
-            first = last = None
-        start = first.replace(day=1) if first else None
-        end = Period.month(last.year, last.month).end if last else None
-        if first is None or last is None:
             notices.append(gettext("Kies bij Zelf kiezen een geldige begin- en einddatum. "
                                    "U ziet nu het kwartaal."))
-        elif first > last:
-            notices.append(gettext("De begindatum ligt na de einddatum. U ziet nu het kwartaal."))
-        elif (end - start).days > 3 * 366:
-            notices.append(gettext("Kies een periode van hoogstens drie jaar. U ziet nu het kwartaal."))
         else:
-            if first != start or last != end - timedelta(days=1):
-                notices.append(gettext("De cijfers worden per maand bijgehouden; u ziet daarom hele maanden."))
-            return kind, Period(start, end), notices
+            start, end = first.replace(day=1), Period.month(last.year, last.month).end
+            if first > last:
+                notices.append(gettext("De begindatum ligt na de einddatum. U ziet nu het kwartaal."))
+            elif (end - start).days > 3 * 366:
+                notices.append(gettext("Kies een periode van hoogstens drie jaar. U ziet nu het kwartaal."))
+            else:
+                if first != start or last != end - timedelta(days=1):
+                    notices.append(gettext("De cijfers worden per maand bijgehouden; u ziet daarom hele maanden."))
+                return kind, Period(start, end), notices
         kind = "kwartaal"
     if kind == "maand":
         return kind, Period.month(day.year, day.month), notices

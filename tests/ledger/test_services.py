@@ -64,8 +64,8 @@ def test_a_transfer_after_a_rolled_back_one_is_its_own_object(pair):
     refused = []  # held, as a caller may hold it: the identity map keeps only referenced objects
 
     def refused_after_booking():
-        refused.append(services.transfer_create(payer_id=payer.id, payee_id=payee.id, amount=30, idempotency_key="gone",
-                                 entered_by=None, description="teruggerold"))
+        refused.append(services.transfer_create(payer_id=payer.id, payee_id=payee.id, amount=30,
+                                                idempotency_key="gone", entered_by=None, description="teruggerold"))
         raise DomainError("stop")
 
     with pytest.raises(DomainError):
