@@ -39,7 +39,7 @@ translations: $(VENV)/.installed
 # For developers after changing texts: extract and merge the catalogue, then translate.
 translations-update: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -k _l --project ruilkring -o ruilkring/translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i ruilkring/translations/messages.pot -d ruilkring/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i ruilkring/translations/messages.pot -d ruilkring/translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor .pytest_cache

@@ -31,8 +31,14 @@ The rules (docs/import.md has them for coordinators and operators):
   outside ``FIRST_YEAR``..``LAST_YEAR``. (Readers of CSV files refuse NUL characters.)
 - A ``reversal`` that names the transfer it reverses (``reverses_id``) is booked as a
   reversal of that transfer; one that does not is booked as a correction.
+- Disputes (generic format only) are history too, written directly with their timeline:
+  each is about a transfer of the same files; mediators and authors are known by name
+  among the ring's members (one member with that name, or it is a problem). A dispute
+  is "already imported" when its transfer was imported before and has a dispute opened
+  at the same moment.
 """
 
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -50,6 +56,16 @@ from ruilkring.audit.services import audit_record
 from ruilkring.auth.models import User
 from ruilkring.auth.services import is_placeholder_email, normalise_email
 from ruilkring.database import run_ledger_transaction
+from ruilkring.disputes.models import (
+    OPEN_STATUSES,
+    Dispute,
+    DisputeEvent,
+    DisputeOutcome,
+    DisputeReason,
+    DisputeRequest,
+    DisputeStatus,
+    EventKind,
+)
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Account, AccountKind, Transfer, TransferKind
 from ruilkring.ledger.services import (
@@ -73,6 +89,8 @@ from ruilkring.portability.export import local_date
 from ruilkring.portability.records import (
     SYSTEM_OPENING,
     SYSTEM_POT,
+    DisputeEventRecord,
+    DisputeRecord,
     ImportBatch,
     ListingRecord,
     MemberRecord,
@@ -111,6 +129,8 @@ class ImportReport:
     transfers_already: int = 0
     listings_new: int = 0
     listings_already: int = 0
+    disputes_new: int = 0
+    disputes_already: int = 0
     categories_new: list[str] = field(default_factory=list)
     members_without_email: int = 0
     members_matched_by_name: int = 0  # of members_matched: without e-mail, found by name
@@ -119,8 +139,8 @@ class ImportReport:
     def counts(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in (
             "members_new", "members_matched", "openings_new", "openings_already", "transfers_new",
-            "transfers_already", "listings_new", "listings_already", "members_without_email",
-            "members_matched_by_name")}
+            "transfers_already", "listings_new", "listings_already", "disputes_new", "disputes_already",
+            "members_without_email", "members_matched_by_name")}
 
     def lines(self) -> list[str]:
         """The report for a person, in Dutch: counts first, then every problem."""
@@ -134,6 +154,9 @@ class ImportReport:
             _("Aanbod en vraag: %(new)d nieuw, %(already)d al geïmporteerd.",
               new=self.listings_new, already=self.listings_already),
         ]
+        if self.disputes_new or self.disputes_already:
+            lines.append(_("Geschillen: %(new)d nieuw, %(already)d al geïmporteerd.",
+                           new=self.disputes_new, already=self.disputes_already))
         if self.members_matched_by_name:
             lines.append(_("%(n)d leden zonder e-mailadres zijn op naam herkend als lid van de kring; "
                            "controleer of dat klopt.", n=self.members_matched_by_name))
@@ -147,7 +170,7 @@ class ImportReport:
         elif self.dry_run:
             lines.append(_("Proefdraai: er is niets veranderd."))
         elif self.written and not (self.members_new or self.openings_new or self.transfers_new
-                                   or self.listings_new):
+                                   or self.listings_new or self.disputes_new):
             lines.append(_("Er was niets nieuw: alles was al geïmporteerd."))
         elif self.written:
             lines.append(_("De import is opgeslagen."))
@@ -190,6 +213,13 @@ class _Plan:
     categories: dict[str, int | None] = field(default_factory=dict)  # lowercase name -> id (None: new)
     listing_ids: dict[str, int] = field(default_factory=dict)  # source id -> listing id (matched, then new)
     in_transfers: set[str] = field(default_factory=set)  # source ids that pay or are paid
+    existing_keys: set[str] = field(default_factory=set)  # idempotency keys imported into the ring before
+    # Members by name (casefolded): each a member id, or the source id of a member still to write.
+    people: dict[str, set[int | str]] = field(default_factory=dict)
+    # The new disputes with their mediator, and their events with the author (a person as in
+    # ``people``, or None).
+    disputes: list[tuple[DisputeRecord, int | str | None]] = field(default_factory=list)
+    dispute_events: list[tuple[DisputeEventRecord, int | str | None]] = field(default_factory=list)
 
     def problem(self, record, message: str) -> None:
         self.report.problems.append(Problem(record.file, record.line, message))
@@ -226,6 +256,7 @@ def _plan(ring: Ring, batch: ImportBatch, *, dry_run: bool, progress: Progress) 
     else:
         _plan_openings(ring, batch, plan)
     _plan_listings(ring, batch, plan)
+    _plan_disputes(ring, batch, plan)
     plan.report.problems.sort(key=lambda problem: (problem.file, problem.line))
     return plan
 
@@ -385,7 +416,7 @@ def _existing_keys(ring: Ring) -> set[str]:
 
 
 def _plan_transfers(ring: Ring, batch: ImportBatch, plan: _Plan, progress: Progress) -> None:
-    existing = _existing_keys(ring)
+    existing = plan.existing_keys = _existing_keys(ring)
     seen: set[str] = set()
     deltas: dict[str, int] = defaultdict(int)
     report = plan.report
@@ -535,6 +566,124 @@ def _plan_listings(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
     plan.report.listings_new = len(plan.listings)
 
 
+def _plan_disputes(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
+    if not batch.disputes and not batch.dispute_events:
+        return
+    plan.people = _people(ring, plan)
+    transfers = {record.source_id for record in batch.transfers}
+    key = functools.partial(import_key, ring=ring, format=batch.format, kind="t")
+    already = _disputes_imported_before(ring, {key(source_id=record.transfer_id) for record in batch.disputes
+                                               if key(source_id=record.transfer_id) in plan.existing_keys})
+    open_before = {transfer_key for (transfer_key, _moment), is_open in already.items() if is_open}
+    open_on: dict[str, DisputeRecord] = {}  # transfer source id -> the new open dispute about it
+    valid: dict[str, bool] = {}  # source id -> to be written (False: imported before, or wrong)
+    for record in batch.disputes:
+        if not record.source_id:
+            plan.problem(record, _("Het nummer (id) van het geschil ontbreekt."))
+            continue
+        if record.source_id in valid:
+            plan.problem(record, _("Geschil %(id)s staat er twee keer in.", id=record.source_id))
+            continue
+        ok = True
+        for source_id in filter(None, (record.transfer_id, record.resolution_transfer_id)):
+            if source_id not in transfers:
+                plan.problem(record, _("Transactie %(id)s staat niet in transfers.csv.", id=source_id))
+                ok = False
+        if record.opened_by_id in SYSTEM_KINDS:
+            plan.problem(record, _("Een geschil begint bij een lid, niet bij %(id)s.", id=record.opened_by_id))
+            ok = False
+        else:
+            ok = _known(plan, record, record.opened_by_id) and ok
+        for value, allowed, what in ((record.reason, DisputeReason, _("Reden")),
+                                     (record.asked, DisputeRequest, _("Verzoek")),
+                                     (record.status, DisputeStatus, _("Status"))):
+            ok = _choice(plan, record, value, allowed, what) is not None and ok
+        if record.outcome:
+            ok = _choice(plan, record, record.outcome, DisputeOutcome, _("Uitkomst")) is not None and ok
+        if record.outcome_amount is not None and not 0 < record.outcome_amount <= MAX_AMOUNT:
+            plan.problem(record, _("Bedrag %(amount)d minuten kan niet: het moet groter dan 0 en hoogstens "
+                                   "%(max)d zijn.", amount=record.outcome_amount, max=MAX_AMOUNT))
+            ok = False
+        ok = _sane_date(plan, record, record.created_at.date(), _("Moment van openen")) and ok
+        if record.closed_at is not None:
+            ok = _sane_date(plan, record, record.closed_at.date(), _("Moment van afsluiten")) and ok
+        mediator = _person(plan, record, record.mediator_name, _("Bemiddelaar"))
+        ok = ok and (mediator is not None or not record.mediator_name.strip())
+        valid[record.source_id] = False  # until it turns out to be new and right
+        if not ok:
+            continue
+        transfer_key = key(source_id=record.transfer_id)
+        if (transfer_key, record.created_at) in already:
+            plan.report.disputes_already += 1
+            continue
+        if record.status in OPEN_STATUSES:
+            if record.transfer_id in open_on:
+                plan.problem(record, _("Over transactie %(id)s loopt al een geschil (regel %(line)d); er kan er "
+                                       "één tegelijk open zijn.", id=record.transfer_id,
+                                       line=open_on[record.transfer_id].line))
+                continue
+            if transfer_key in open_before:
+                plan.problem(record, _("Over transactie %(id)s loopt al een geschil in de kring; er kan er één "
+                                       "tegelijk open zijn.", id=record.transfer_id))
+                continue
+            open_on[record.transfer_id] = record
+        valid[record.source_id] = True
+        plan.disputes.append((record, mediator))
+    for event in batch.dispute_events:
+        ok = _choice(plan, event, event.kind, EventKind, _("Soort stap")) is not None
+        ok = _sane_date(plan, event, event.created_at.date(), _("Moment")) and ok
+        author = _person(plan, event, event.author_name, _("Schrijver"))
+        ok = ok and (author is not None or not event.author_name.strip())
+        if event.dispute_id not in valid:
+            plan.problem(event, _("Geschil %(id)s staat niet in disputes.csv.", id=event.dispute_id))
+        elif ok and valid[event.dispute_id]:
+            plan.dispute_events.append((event, author))
+    plan.report.disputes_new = len(plan.disputes)
+
+
+def _people(ring: Ring, plan: _Plan) -> dict[str, set[int | str]]:
+    """The ring's members and the batch's new members by name: a member's id, or the
+    source id of a member still to write."""
+    people: dict[str, set[int | str]] = defaultdict(set)
+    for member_id, name in db.session.execute(
+            select(Member.id, User.name).join(User, User.id == Member.user_id).where(Member.ring_id == ring.id)):
+        people[name.strip().casefold()].add(member_id)
+    for source_id, record in plan.records.items():
+        member = plan.members.get(source_id)
+        people[record.name.strip().casefold()].add(member.id if member is not None else source_id)
+    return people
+
+
+def _person(plan: _Plan, record, name: str, what: str) -> int | str | None:
+    """The member called ``name`` (see ``_people``); a problem when none or several are."""
+    if not name.strip():
+        return None
+    found = plan.people.get(name.strip().casefold(), set())
+    if len(found) == 1:
+        return next(iter(found))
+    if found:
+        plan.problem(record, _("%(what)s '%(name)s': er zijn %(n)d leden met die naam; laat het veld leeg.",
+                               what=what, name=name.strip(), n=len(found)))
+    else:
+        plan.problem(record, _("%(what)s '%(name)s' is geen lid van de kring en staat niet in het ledenbestand; "
+                               "laat het veld leeg of voeg het lid toe.", what=what, name=name.strip()))
+    return None
+
+
+def _disputes_imported_before(ring: Ring, keys: set[str]) -> dict[tuple[str, datetime], bool]:
+    """Disputes about transfers imported before (by their idempotency ``keys``): (key,
+    moment of opening) -> still open."""
+    found = {}
+    keys = sorted(keys)
+    for start in range(0, len(keys), 1000):
+        for key, created_at, status in db.session.execute(
+                select(Transfer.idempotency_key, Dispute.created_at, Dispute.status)
+                .join(Transfer, Transfer.id == Dispute.transfer_id)
+                .where(Dispute.ring_id == ring.id, Transfer.idempotency_key.in_(keys[start:start + 1000]))):
+            found[(key, created_at)] = status in OPEN_STATUSES
+    return found
+
+
 # Writing
 
 
@@ -562,6 +711,7 @@ def _write(ring: Ring, batch: ImportBatch, plan: _Plan, imported_by: User, progr
     transfers_bulk_load(ring=ring, transfers=history, on_limit="override", entered_by=imported_by,
                         reason=_("Historische transactie: %(reason)s", reason=reason))
     _check_balances(plan, accounts)
+    _write_disputes(ring, batch.format, plan, members)
     plan.report.written = True
     audit_record(actor=imported_by, action="ring.import", ring=ring, new={"format": batch.format,
                                                                          **plan.report.counts()})
@@ -683,3 +833,49 @@ def _write_listings(ring: Ring, plan: _Plan, members: dict[str, tuple[int, Membe
     db.session.flush()
     plan.listing_ids |= {record.source_id: listing.id for record, listing in zip(plan.listings, listings,
                                                                                 strict=True)}
+
+
+def _write_disputes(ring: Ring, format: str, plan: _Plan, members: dict[str, tuple[int, MemberStatus]]) -> None:
+    """The new disputes and their timelines, about transfers written (or imported) before."""
+    if not plan.disputes:
+        return
+    keys = sorted({import_key(ring=ring, format=format, kind="t", source_id=source_id)
+                   for record, _mediator in plan.disputes
+                   for source_id in (record.transfer_id, record.resolution_transfer_id) if source_id})
+    transfer_ids = {}
+    for start in range(0, len(keys), 1000):
+        transfer_ids.update(db.session.execute(select(Transfer.idempotency_key, Transfer.id).where(
+            Transfer.ring_id == ring.id, Transfer.idempotency_key.in_(keys[start:start + 1000]))).all())
+
+    def transfer(source_id: str) -> int | None:
+        return transfer_ids[import_key(ring=ring, format=format, kind="t", source_id=source_id)] if source_id else None
+
+    def member(person: int | str) -> int:
+        return members[person][0] if isinstance(person, str) else person
+
+    people = {member(person) for _record, person in plan.disputes + plan.dispute_events if person is not None}
+    users = dict(db.session.execute(select(Member.id, Member.user_id).where(Member.id.in_(people))).all())
+
+    def user(person: int | str | None) -> int | None:
+        return None if person is None else users[member(person)]
+
+    last_activity: dict[str, datetime] = {}
+    for event, _author in plan.dispute_events:
+        last_activity[event.dispute_id] = max(event.created_at, last_activity.get(event.dispute_id, event.created_at))
+    dispute_ids = dict(zip((record.source_id for record, _mediator in plan.disputes), _insert(Dispute, [{
+        "ring_id": ring.id, "transfer_id": transfer(record.transfer_id),
+        "opened_by_id": member(record.opened_by_id), "reason": DisputeReason(record.reason),
+        "asked": DisputeRequest(record.asked), "explanation": record.explanation.strip(),
+        "status": DisputeStatus(record.status), "mediator_id": user(mediator),
+        "outcome": DisputeOutcome(record.outcome) if record.outcome else None,
+        "outcome_amount": record.outcome_amount, "outcome_back_to_payer": record.outcome_back_to_payer,
+        "outcome_note": record.outcome_note.strip(),
+        "resolution_transfer_id": transfer(record.resolution_transfer_id), "created_at": record.created_at,
+        "last_activity_at": max(filter(None, (record.created_at, record.closed_at,
+                                              last_activity.get(record.source_id)))),
+        "closed_at": record.closed_at,
+    } for record, mediator in plan.disputes]), strict=True))
+    _insert(DisputeEvent, [{
+        "dispute_id": dispute_ids[event.dispute_id], "kind": EventKind(event.kind), "author_id": user(author),
+        "body": event.body.strip(), "private": event.private, "created_at": event.created_at,
+    } for event, author in plan.dispute_events])

@@ -15,7 +15,7 @@ Records use ``slots`` because a history of a million transfers is held in memory
 """
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 SYSTEM_POT = "@pot"
 SYSTEM_OPENING = "@opening"
@@ -90,6 +90,43 @@ class ListingRecord:
 
 
 @dataclass(slots=True)
+class DisputeRecord:
+    """A dispute about a transfer of the same batch (only the generic format has them)."""
+
+    file: str
+    line: int
+    source_id: str
+    transfer_id: str  # source id of the contested transfer
+    opened_by_id: str  # source id of the member who opened it
+    reason: str  # a DisputeReason value
+    asked: str  # a DisputeRequest value
+    created_at: datetime  # aware, UTC
+    explanation: str = ""
+    status: str = "open"  # a DisputeStatus value
+    mediator_name: str = ""  # a member's name; "" when none
+    outcome: str = ""  # a DisputeOutcome value; "" while not resolved
+    outcome_amount: int | None = None  # minutes
+    outcome_back_to_payer: bool | None = None
+    outcome_note: str = ""
+    resolution_transfer_id: str = ""  # source id of the transfer that booked the outcome
+    closed_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class DisputeEventRecord:
+    """One step in a dispute's timeline."""
+
+    file: str
+    line: int
+    dispute_id: str  # source id of the dispute
+    kind: str  # an EventKind value
+    created_at: datetime
+    author_name: str = ""  # a member's name; "" for none
+    body: str = ""
+    private: bool = False
+
+
+@dataclass(slots=True)
 class ImportBatch:
     """Everything one run reads. When ``transfers`` is empty the members' ``balance``
     values, where given, arrive as opening transfers; when there are transfers they are
@@ -99,4 +136,6 @@ class ImportBatch:
     members: list[MemberRecord] = field(default_factory=list)
     transfers: list[TransferRecord] = field(default_factory=list)
     listings: list[ListingRecord] = field(default_factory=list)
+    disputes: list[DisputeRecord] = field(default_factory=list)
+    dispute_events: list[DisputeEventRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)

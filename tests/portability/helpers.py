@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from ruilkring.audit.models import AuditEvent
 from ruilkring.auth.models import User
+from ruilkring.disputes.models import Dispute, DisputeEvent
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Account, Entry, LimitChange, Transfer
 from ruilkring.listings.models import Category, Listing
@@ -17,7 +18,8 @@ from tests.helpers import count
 
 GENERIC = Path(__file__).resolve().parent.parent / "data" / "import" / "generic"
 SAMPLE = [GENERIC / "members.csv", GENERIC / "transfers.csv", GENERIC / "listings.csv"]
-TABLES = (User, Member, Account, Transfer, Entry, Listing, Category, LimitChange, AuditEvent, Tie)
+TABLES = (User, Member, Account, Transfer, Entry, Listing, Category, LimitChange, AuditEvent, Tie, Dispute,
+          DisputeEvent)
 
 
 def run(ring, coby, paths=SAMPLE, dry_run=False):

@@ -15,9 +15,10 @@ from ruilkring import clock
 from ruilkring.audit.models import AuditEvent
 from ruilkring.database import run_ledger_transaction
 from ruilkring.disputes import services as dispute_services
-from ruilkring.disputes.models import DisputeReason, DisputeRequest
+from ruilkring.disputes.models import DisputeOutcome, DisputeReason, DisputeRequest
 from ruilkring.extensions import db
 from ruilkring.ledger import services as ledger_services
+from ruilkring.ledger.models import Transfer
 from ruilkring.ledger.services import limits_set
 from ruilkring.listings import services as listing_services
 from ruilkring.listings.models import HelpKind, ListingKind, ListingPlace
@@ -258,7 +259,8 @@ def test_own_data_is_for_members_only(client, login_as, history, stranger, admin
 def books(ring, anna, bert, carla, coby):
     """A ring whose books have what the import carries: members with phone, address, bio
     and personal limits, trades, one for a listing, a reversal with its reason, a
-    correction past a limit with its reason."""
+    correction past a limit with its reason, a dispute resolved with a correction (with a
+    coordinator's private note) and an open one."""
     anna.user.phone, anna.user.address, anna.share_phone, anna.bio = "06-12345678", "Kerkstraat 1", True, "Fietser."
     carla.user.address, carla.share_address = "Lindelaan 12", True
     category = listing_services.categories_create_defaults(ring=ring)[0]
@@ -282,6 +284,21 @@ def books(ring, anna, bert, carla, coby):
     run_ledger_transaction(lambda: ledger_services.transfer_correct(
         payer=bert.account, payee=carla.account, amount=120, corrected_by=coby.user,
         reason="Afspraak met het bestuur", idempotency_key="correct-1", override_limits=True))
+    groceries, tyre = db.session.scalars(
+        select(Transfer).where(Transfer.description.in_(["Boodschappen", "Band geplakt"])).order_by(Transfer.id))
+    settled = dispute_services.dispute_open(
+        transfer=groceries, opened_by=bert, reason=DisputeReason.WRONG_AMOUNT, asked=DisputeRequest.PARTIAL_CORRECTION,
+        explanation="Het was twintig minuten.")
+    dispute_services.dispute_take(dispute=settled, coordinator=coby.user)
+    dispute_services.dispute_note(dispute=settled, author=coby.user, body="Carla bevestigt het telefonisch.")
+    dispute_services.dispute_message(dispute=settled, author=coby.user, body="Ik stel tien minuten terug voor.")
+    dispute_services.dispute_respond(dispute=settled, author=carla, body="Akkoord.")
+    run_ledger_transaction(lambda: dispute_services.dispute_resolve(
+        dispute=settled, resolved_by=coby.user, outcome=DisputeOutcome.PARTIAL_CORRECTION, note="Tien minuten terug",
+        amount=10, back_to_payer=True, idempotency_key="dispute-1"))
+    dispute_services.dispute_open(transfer=tyre, opened_by=anna, reason=DisputeReason.NOT_AGREED,
+                                  asked=DisputeRequest.TALK, explanation="Zo lang duurde het niet.")
+    db.session.commit()
     return ring
 
 
@@ -308,21 +325,34 @@ def test_a_ring_exported_emptied_and_imported_again_exports_the_same(books, tmp_
                                  imported_by=coordinator.user)
 
     assert report.problems == [] and report.written
-    assert (report.members_new, report.transfers_new, report.listings_new) == (4, 6, 1)
+    assert (report.members_new, report.transfers_new, report.listings_new, report.disputes_new) == (4, 7, 1, 2)
     again = unzip(export.ring_export_zip(ring=target))
     assert json.loads(again["data.json"])["ring"] == json.loads(original["data.json"])["ring"]
     before, after = normalised(original), normalised(again, leave_out="nieuw@example.org")
     assert after == before
     # What the test covers is really there.
     transfers = before["transfers"]
-    assert [t["kind"] for t in transfers] == ["trade", "trade", "trade", "trade", "reversal", "correction"]
+    assert [t["kind"] for t in transfers] == [
+        "trade", "trade", "trade", "trade", "reversal", "correction", "correction"]
     assert (transfers[4]["reverses_id"], transfers[4]["reason"]) == (0, "Dubbel geboekt")
     assert (transfers[5]["limit_override"], transfers[5]["reason"]) == ("true", "Afspraak met het bestuur")
     names = {row["email"]: row["name"] for row in rows(original, "members.csv")}
     assert sorted(sorted(names[email] for email in tie[:2]) + tie[2:] for tie in before["ties"]) == [
         ["Anna de Vries", "Bert Jansen", 1, 45], ["Anna de Vries", "Carla Smit", 1, 15],
         ["Bert Jansen", "Carla Smit", 1, 30]]
-    assert [t["listing_id"] for t in transfers] == [None, None, None, 0, None, None]
+    assert [t["listing_id"] for t in transfers] == [None, None, None, 0, None, None, None]
+    assert [(d["transfer_id"], d["status"], d["mediator_name"], d["resolution_transfer_id"])
+            for d in before["disputes"]] == [(1, "resolved", "Coby Kramer", 6), (2, "open", "", None)]
+    assert [(e["dispute_id"], e["kind"], e["author_name"], e["private"]) for e in before["dispute_events"]] == [
+        (0, "opened", "Bert Jansen", "false"), (0, "taken", "Coby Kramer", "false"),
+        (0, "note", "Coby Kramer", "true"), (0, "message", "Coby Kramer", "false"),
+        (0, "response", "Carla Smit", "false"), (0, "resolved", "Coby Kramer", "false"),
+        (1, "opened", "Anna de Vries", "false")]
+    # Imported again: nothing new.
+    report = importer.import_run(ring=target, batch=generic.read([tmp_path / "export.zip"]),
+                                 imported_by=coordinator.user)
+    assert report.problems == [] and (report.transfers_already, report.disputes_new, report.disputes_already) == (
+        7, 0, 2)
 
 
 def normalised(files: dict[str, str], leave_out: str = "") -> dict[str, list]:
@@ -334,6 +364,8 @@ def normalised(files: dict[str, str], leave_out: str = "") -> dict[str, list]:
     transfers, listings = rows(files, "transfers.csv"), rows(files, "listings.csv")
     position = {row["id"]: number for number, row in enumerate(transfers)}
     listing_position = {row["id"]: number for number, row in enumerate(listings)}
+    disputes = rows(files, "disputes.csv")
+    dispute_position = {row["id"]: number for number, row in enumerate(disputes)}
 
     def who(member_id):
         return emails.get(member_id, member_id)  # @pot and @opening stay
@@ -356,4 +388,9 @@ def normalised(files: dict[str, str], leave_out: str = "") -> dict[str, list]:
         "ties": sorted(sorted((who(row["member_low_id"]), who(row["member_high_id"])))
                        + [int(row["trade_count"]), int(row["minutes"])] for row in rows(files, "ties.csv")),
         "tie_dates": sorted((row["first_date"], row["last_date"]) for row in rows(files, "ties.csv")),
+        "disputes": [without(row, "id") | {"transfer_id": position.get(row["transfer_id"]),
+                                           "resolution_transfer_id": position.get(row["resolution_transfer_id"]),
+                                           "opened_by_id": who(row["opened_by_id"])} for row in disputes],
+        "dispute_events": [without(row, "id") | {"dispute_id": dispute_position[row["dispute_id"]]}
+                           for row in rows(files, "dispute_events.csv")],
     }

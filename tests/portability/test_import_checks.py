@@ -1,17 +1,18 @@
 """Rows the database would refuse are problems found while checking: the dry run reports
 them with file and line, and the real run writes nothing and raises nothing. Also the
-checks on reversals that name the transfer they reverse."""
+checks on reversals that name the transfer they reverse, and on disputes."""
 
 import pytest
 from sqlalchemy import select
 
+from ruilkring.disputes.models import Dispute, DisputeStatus, EventKind
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Transfer, TransferKind
 from ruilkring.listings.models import Listing
 from ruilkring.portability import importer
 from ruilkring.portability.formats import generic
 from tests.helpers import count
-from tests.portability.helpers import run, snapshot
+from tests.portability.helpers import members_by_name, run, snapshot
 
 MEMBERS = "id,name,email\n1,Anja Bakker,anja@example.org\n2,Bas de Wit,bas@example.org\n"
 BAD_ROWS = {
@@ -135,3 +136,92 @@ def test_a_transfer_keeps_the_listing_it_was_for(target, coby, tmp_path):  # noq
 
     assert report.problems == [] and (report.listings_already, report.transfers_new) == (1, 1)
     assert db.session.scalar(select(Transfer).where(Transfer.amount == 15)).listing_id == listing.id
+
+
+DISPUTES = "id,transfer_id,opened_by_id,reason,asked,status,mediator_name,created_at,closed_at\n"
+EVENTS = "dispute_id,kind,author_name,body,private,created_at\n"
+
+
+def test_disputes_come_with_their_timeline_and_only_once(target, coby, tmp_path):
+    paths = write(tmp_path, {
+        "members.csv": MEMBERS,
+        "transfers.csv": TRANSFERS + "t1,2024-01-01,1,2,60,trade,,\nt2,2024-01-02,2,1,30,trade,,\n",
+        "disputes.csv": DISPUTES + "d1,t1,1,not_delivered,talk,in_mediation,bas de wit,2024-01-03T09:00:00+00:00,\n"
+                                   "d2,t2,2,other,talk,withdrawn,,2024-01-04 10:00:00,2024-01-05T10:00:00Z\n",
+        "dispute_events.csv": EVENTS + "d1,opened,Anja Bakker,Niet gekomen,false,2024-01-03T09:00:00+00:00\n"
+                                       "d1,note,Bas de Wit,Bellen,true,2024-01-06T09:00:00+00:00\n"
+                                       "d2,withdrawn,,,false,2024-01-05T10:00:00+00:00\n",
+    })
+
+    report = run(target, coby, paths=paths)
+
+    assert report.problems == [] and report.disputes_new == 2
+    assert "Geschillen: 2 nieuw, 0 al geïmporteerd." in report.lines()
+    first, second = db.session.scalars(select(Dispute).order_by(Dispute.id))
+    people = members_by_name(target)
+    assert (first.transfer.amount, first.opened_by_id, first.status, first.mediator_id) == (
+        60, people["Anja Bakker"].id, DisputeStatus.IN_MEDIATION, people["Bas de Wit"].user_id)
+    assert first.last_activity_at.isoformat() == "2024-01-06T09:00:00+00:00"
+    assert [(e.kind, e.author_id, e.body, e.private) for e in first.events] == [
+        (EventKind.OPENED, people["Anja Bakker"].user_id, "Niet gekomen", False),
+        (EventKind.NOTE, people["Bas de Wit"].user_id, "Bellen", True)]
+    # A moment without a time zone is UTC, as the export writes them.
+    assert (second.created_at.isoformat(), second.closed_at.isoformat()) == (
+        "2024-01-04T10:00:00+00:00", "2024-01-05T10:00:00+00:00")
+    assert [(e.kind, e.author_id) for e in second.events] == [(EventKind.WITHDRAWN, None)]
+
+    again = run(target, coby, paths=paths)
+
+    assert again.problems == [] and (again.disputes_new, again.disputes_already) == (0, 2)
+    assert count(Dispute) == 2
+
+
+def test_disputes_that_cannot_be_imported_are_problems(target, coby, tmp_path):
+    paths = write(tmp_path, {
+        "members.csv": MEMBERS + "3,Anja Bakker,anja2@example.org\n",
+        "transfers.csv": TRANSFERS + "t1,2024-01-01,1,2,60,trade,,\n",
+        "disputes.csv": DISPUTES
+        + "d1,t1,1,other,talk,open,,2024-01-03T09:00:00+00:00,\n"
+        + "d2,t1,2,other,talk,open,,2024-01-03T10:00:00+00:00,\n"  # a second open one
+        + "d3,t9,1,other,talk,resolved,,2024-01-03T09:00:00+00:00,\n"
+        + "d4,t1,@pot,other,talk,resolved,,2024-01-03T09:00:00+00:00,\n"
+        + "d5,t1,1,boos,talk,resolved,,2024-01-03T09:00:00+00:00,\n"
+        + "d6,t1,1,other,talk,resolved,Onbekend Persoon,2024-01-03T09:00:00+00:00,\n"
+        + "d7,t1,1,other,talk,resolved,Anja Bakker,2024-01-03T09:00:00+00:00,\n"  # two members of that name
+        + "d8,t1,1,other,talk,resolved,,gisteren,\n"
+        + "d1,t1,1,other,talk,resolved,,2024-01-03T09:00:00+00:00,\n",
+        "dispute_events.csv": EVENTS + "d99,opened,,,false,2024-01-03T09:00:00+00:00\n"
+                                       "d1,shout,,,false,2024-01-03T09:00:00+00:00\n",
+    })
+    before = snapshot()
+
+    for dry_run in (True, False):
+        report = run(target, coby, paths=paths, dry_run=dry_run)
+
+        assert [(p.file.rsplit("/", 1)[-1], p.line, p.message) for p in report.problems] == [
+            ("dispute_events.csv", 2, "Geschil d99 staat niet in disputes.csv."),
+            ("dispute_events.csv", 3, ("Soort stap 'shout' bestaat niet; kies uit opened, response, message, note, "
+                                       "taken, assigned, resolved, withdrawn.")),
+            ("disputes.csv", 3, ("Over transactie t1 loopt al een geschil (regel 2); er kan er één tegelijk open "
+                                 "zijn.")),
+            ("disputes.csv", 4, "Transactie t9 staat niet in transfers.csv."),
+            ("disputes.csv", 5, "Een geschil begint bij een lid, niet bij @pot."),
+            ("disputes.csv", 6, ("Reden 'boos' bestaat niet; kies uit not_delivered, wrong_amount, not_agreed, "
+                                 "other.")),
+            ("disputes.csv", 7, ("Bemiddelaar 'Onbekend Persoon' is geen lid van de kring en staat niet in het "
+                                 "ledenbestand; laat het veld leeg of voeg het lid toe.")),
+            ("disputes.csv", 8, "Bemiddelaar 'Anja Bakker': er zijn 2 leden met die naam; laat het veld leeg."),
+            ("disputes.csv", 9, ("Moment van openen 'gisteren' is geen moment; schrijf bijvoorbeeld "
+                                 "2024-03-15T10:20:00+00:00.")),
+            ("disputes.csv", 10, "Geschil d1 staat er twee keer in."),
+        ]
+        assert snapshot() == before
+
+
+def test_disputes_need_the_transfers_they_are_about(target, coby, tmp_path):
+    paths = write(tmp_path, {"members.csv": MEMBERS,
+                             "disputes.csv": DISPUTES + "d1,t1,1,other,talk,open,,2024-01-03T09:00:00+00:00,\n"})
+
+    report = run(target, coby, paths=paths, dry_run=True)
+
+    assert [(p.line, p.message) for p in report.problems] == [(2, "Transactie t1 staat niet in transfers.csv.")]

@@ -1,19 +1,22 @@
 """The generic CSV format: the layout of ruilkring's own ring export (docs/import.md).
 
-Files are told apart by name: ``members.csv``, ``transfers.csv`` and ``listings.csv``
-(a prefix or suffix is fine: ``2024-members.csv``). The other files of an export
-(accounts, categories, disputes, ...) are not imported and are passed over. A ZIP (for
-example the ring export itself) is read as the CSV files inside it.
+Files are told apart by name: ``members.csv``, ``transfers.csv``, ``listings.csv``,
+``disputes.csv`` and ``dispute_events.csv`` (a prefix or suffix is fine:
+``2024-members.csv``). The other files of an export (accounts, categories, ties, ...)
+are not imported and are passed over. A ZIP (for example the ring export itself) is read
+as the CSV files inside it.
 
-The columns are those of ``ruilkring.portability.export`` (MEMBERS, TRANSFERS,
-LISTINGS), by name, in any order; columns the importer does not use (names of payers,
-balances of accounts) are ignored. Required: members ``id`` and ``name``; transfers
-``id``, ``occurred_on``, ``payer_id``, ``payee_id`` and ``amount_minutes``; listings
-``id``, ``owner_id``, ``kind`` and ``title``. A transfer's optional ``reason``,
-``reverses_id`` (a reversal's original) and ``listing_id`` come along too. UTF-8 or
-Windows-1252, comma, semicolon or tab separated (``formats.csvfile`` works that out).
-This reader checks the form of each value (dates, whole minutes, true/false); the
-importer checks what they mean.
+The columns are those of ``ruilkring.portability.export`` (MEMBERS, TRANSFERS, LISTINGS,
+DISPUTES, DISPUTE_EVENTS), by name, in any order; columns the importer does not use
+(names of payers, balances of accounts) are ignored. Required: members ``id`` and
+``name``; transfers ``id``, ``occurred_on``, ``payer_id``, ``payee_id`` and
+``amount_minutes``; listings ``id``, ``owner_id``, ``kind`` and ``title``; disputes
+``id``, ``transfer_id``, ``opened_by_id``, ``reason``, ``asked`` and ``created_at``;
+dispute events ``dispute_id``, ``kind`` and ``created_at``. A transfer's optional
+``reason``, ``reverses_id`` (a reversal's original) and ``listing_id`` come along too.
+UTF-8 or Windows-1252, comma, semicolon or tab separated (``formats.csvfile`` works that
+out). This reader checks the form of each value (dates, moments, whole minutes,
+true/false); the importer checks what they mean.
 
 No options.
 """
@@ -24,12 +27,13 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ruilkring.portability.export import LISTINGS, MEMBERS, TRANSFERS
+from ruilkring.portability.export import DISPUTE_EVENTS, DISPUTES, LISTINGS, MEMBERS, TRANSFERS
 from ruilkring.portability.formats.csvfile import (
     CsvFile,
     RowError,
@@ -38,6 +42,8 @@ from ruilkring.portability.formats.csvfile import (
     parse_optional_date,
 )
 from ruilkring.portability.records import (
+    DisputeEventRecord,
+    DisputeRecord,
     ImportBatch,
     ListingRecord,
     MemberRecord,
@@ -50,11 +56,13 @@ REQUIRED = {
     MEMBERS.name: ("id", "name"),
     TRANSFERS.name: ("id", "occurred_on", "payer_id", "payee_id", "amount_minutes"),
     LISTINGS.name: ("id", "owner_id", "kind", "title"),
+    DISPUTES.name: ("id", "transfer_id", "opened_by_id", "reason", "asked", "created_at"),
+    DISPUTE_EVENTS.name: ("dispute_id", "kind", "created_at"),
 }
 # What a cell is, for messages; lazy, so the million rows of a history do not look them up.
 DATE, AMOUNT = _l("Datum"), _l("Bedrag")
 # Files of the export that are not imported.
-PASSED_OVER = ("accounts", "categories", "disputes", "dispute_events", "ties", "messages", "audit")
+PASSED_OVER = ("accounts", "categories", "ties", "messages", "audit")
 
 
 def _int(value: str, what: str, *, minutes: bool = True) -> int | None:
@@ -75,6 +83,25 @@ def _bool(value: str) -> bool:
     if lowered in ("true", "1", "ja", "yes"):
         return True
     raise RowError(_("'%(value)s' is geen true of false.", value=value))
+
+
+def _moment(value: str, what: str, *, required: bool = True) -> datetime | None:
+    """A moment in ISO 8601 (``2024-03-15T10:20:00+00:00``, as the export writes it); one
+    without a time zone is taken as UTC, like every moment of the export."""
+    if not value:
+        if required:
+            raise RowError(_("%(what)s ontbreekt.", what=what))
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise RowError(_("%(what)s '%(value)s' is geen moment; schrijf bijvoorbeeld 2024-03-15T10:20:00+00:00.",
+                         what=what, value=value)) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _optional_bool(value: str) -> bool | None:
+    return _bool(value) if value else None
 
 
 def _member(file: str, line: int, row: dict) -> MemberRecord:
@@ -128,8 +155,30 @@ def _listing(file: str, line: int, row: dict) -> ListingRecord:
     )
 
 
+def _dispute(file: str, line: int, row: dict) -> DisputeRecord:
+    return DisputeRecord(
+        file=file, line=line, source_id=row["id"], transfer_id=row["transfer_id"], opened_by_id=row["opened_by_id"],
+        reason=row["reason"], asked=row["asked"], created_at=_moment(row["created_at"], _("Moment van openen")),
+        explanation=row.get("explanation", ""), status=row.get("status") or "open",
+        mediator_name=row.get("mediator_name", ""), outcome=row.get("outcome", ""),
+        outcome_amount=_int(row.get("outcome_amount_minutes", ""), _("Bedrag van de uitkomst")),
+        outcome_back_to_payer=_optional_bool(row.get("outcome_back_to_payer", "")),
+        outcome_note=row.get("outcome_note", ""), resolution_transfer_id=row.get("resolution_transfer_id", ""),
+        closed_at=_moment(row.get("closed_at", ""), _("Moment van afsluiten"), required=False),
+    )
+
+
+def _dispute_event(file: str, line: int, row: dict) -> DisputeEventRecord:
+    return DisputeEventRecord(
+        file=file, line=line, dispute_id=row["dispute_id"], kind=row["kind"],
+        created_at=_moment(row["created_at"], _("Moment")), author_name=row.get("author_name", ""),
+        body=row.get("body", ""), private=_bool(row.get("private", "")),
+    )
+
+
 READERS = {MEMBERS.name: (_member, "members"), TRANSFERS.name: (_transfer, "transfers"),
-           LISTINGS.name: (_listing, "listings")}
+           LISTINGS.name: (_listing, "listings"), DISPUTES.name: (_dispute, "disputes"),
+           DISPUTE_EVENTS.name: (_dispute_event, "dispute_events")}
 
 
 def _files(paths, folder: Path) -> Iterator[CsvFile | Problem]:
@@ -163,7 +212,7 @@ def _kind_of(name: str) -> str | None:
 
 
 def read(paths, **options) -> ImportBatch:
-    """Read members, transfers and listings in the generic CSV format."""
+    """Read members, transfers, listings and disputes in the generic CSV format."""
     if options:
         raise TypeError(f"the generic format takes no options: {', '.join(options)}")
     batch = ImportBatch(format=NAME)
@@ -175,7 +224,8 @@ def read(paths, **options) -> ImportBatch:
             kind = _kind_of(opened.name)
             if kind is None:
                 batch.problems.append(Problem(opened.name, 0, _(
-                    "Onbekend bestand: de naam moet members.csv, transfers.csv of listings.csv zijn.")))
+                    "Onbekend bestand: de naam moet members.csv, transfers.csv, listings.csv, disputes.csv of "
+                    "dispute_events.csv zijn.")))
             elif kind not in PASSED_OVER:
                 _read_file(batch, opened, kind)
     return batch
