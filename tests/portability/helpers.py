@@ -17,7 +17,8 @@ from ruilkring.stats.models import Tie
 from tests.helpers import count
 
 GENERIC = Path(__file__).resolve().parent.parent / "data" / "import" / "generic"
-SAMPLE = [GENERIC / "members.csv", GENERIC / "transfers.csv", GENERIC / "listings.csv"]
+SAMPLE = [GENERIC / "members.csv", GENERIC / "transfers.csv", GENERIC / "listings.csv", GENERIC / "disputes.csv",
+          GENERIC / "dispute_events.csv"]
 TABLES = (User, Member, Account, Transfer, Entry, Listing, Category, LimitChange, AuditEvent, Tie, Dispute,
           DisputeEvent)
 

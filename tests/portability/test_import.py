@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ruilkring.audit.models import AuditEvent
 from ruilkring.auth.models import User
+from ruilkring.disputes.models import Dispute, DisputeOutcome
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Account, AccountKind, LimitChange, Transfer, TransferKind
 from ruilkring.ledger.verify import ledger_verify
@@ -26,7 +27,7 @@ def test_a_history_is_replayed_in_date_order_and_checked(target, coby):
 
     assert report.problems == []
     assert report.written
-    assert (report.members_new, report.transfers_new, report.listings_new) == (4, 6, 3)
+    assert (report.members_new, report.transfers_new, report.listings_new, report.disputes_new) == (4, 6, 3, 1)
     assert report.categories_new == ["Bijles"]
     members = members_by_name(target)
     anja, bas, cor, dineke = (members[name] for name in ("Anja Bakker", "Bas de Wit", "Cor Visser", "Dineke Mol"))
@@ -55,6 +56,14 @@ def test_a_history_is_replayed_in_date_order_and_checked(target, coby):
     closed = db.session.scalar(select(Listing).where(Listing.title == "Bijles wiskunde"))
     assert closed.status == ListingStatus.CLOSED and closed.category.name == "Bijles"
     assert closed.created_at.date().isoformat() == "2024-02-01" and closed.owner_id == bas.id
+    # The dispute about the soup, with its mediator, its timeline and its moments.
+    dispute = db.session.scalar(select(Dispute))
+    assert (dispute.transfer.description, dispute.opened_by_id, dispute.mediator_id, dispute.outcome) == (
+        "Soep gekookt, twee pannen", bas.id, anja.user_id, DisputeOutcome.AGREEMENT)
+    assert dispute.closed_at.isoformat() == dispute.last_activity_at.isoformat() == "2022-07-10T14:00:00+00:00"
+    assert [(e.kind.value, e.author_id, e.private) for e in dispute.events] == [
+        ("opened", bas.user_id, False), ("taken", anja.user_id, False), ("note", anja.user_id, True),
+        ("resolved", anja.user_id, False)]
 
 
 def test_a_dry_run_reports_the_same_and_changes_nothing(target, coby):
