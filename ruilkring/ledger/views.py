@@ -57,8 +57,15 @@ def _own_member():
     return g.member
 
 
-def _member_choices(exclude=None, placeholder=_l("— kies een lid —")):
-    members = [m for m in member_directory(ring=g.ring) if exclude is None or m.id != exclude.id]
+def _member_choices(exclude=None, placeholder=_l("— kies een lid —"), q: str = ""):
+    """The members to choose from; with ``q``, those whose name contains it (50 at most),
+    as the htmx suggestions narrow the list."""
+    if q.strip():
+        members = selectors.member_search(ring=g.ring, q=q, exclude=exclude, limit=50)
+        if not members:
+            placeholder = _l("Niemand gevonden met deze naam")
+    else:
+        members = [m for m in member_directory(ring=g.ring) if exclude is None or m.id != exclude.id]
     return [("", placeholder)] + [(m.id, m.name) for m in members]
 
 
@@ -90,8 +97,11 @@ def pay():
     """Pay another member: fill in, confirm, done. The form's key makes a double submit harmless.
     ``?aan=<member id>&advertentie=<listing id>`` (from a conversation) pre-fills the form."""
     payer = _own_member()
+    q = request.args.get("q", "")
     form = PayForm(payee=request.args.get("aan", type=db_id), **_listing_defaults())
-    form.payee.choices = _member_choices(exclude=payer)
+    form.payee.choices = _member_choices(exclude=payer, q=q)
+    if q.strip() and len(form.payee.choices) == 2 and not form.is_submitted():
+        form.payee.data = form.payee.choices[1][0]  # one name found: chosen, as the suggestions do
     form.ensure_key()
     listing = _ring_listing(form.listing_id.data)
     form.listing_id.data = listing.id if listing else None
@@ -126,7 +136,7 @@ def pay():
                 return redirect(url_for("ledger.statement"))
     form.confirmed.data = ""
     return render_template("ledger/pay.html", form=form, account=selectors.member_account(payer),
-                           listing=listing)
+                           listing=listing, q=q)
 
 
 @bp.route("/betalen/leden")
@@ -426,7 +436,7 @@ def overview():
     page = db.paginate(query, per_page=50, error_out=False)
     context = dict(form=form, page=page, account_name=selectors.account_name)
     if htmx_targets("transfer-table"):
-        return render_template("ledger/_transfer_table.html", **context)
+        return render_template("ledger/_transfer_table.html", fragment=True, **context)
     return render_template("ledger/overview.html", balance_sum=selectors.ring_balance_sum(ring=g.ring),
                            months=selectors.monthly_totals(ring=g.ring), **context)
 

@@ -328,6 +328,25 @@ def test_an_empty_search_gives_the_whole_list_back(client, login, ring, anna):
     assert len(re.findall(r'<option value="\d+"', html)) <= 50
 
 
+def test_the_search_on_the_pay_page_is_a_form_of_its_own_that_narrows_the_list(client, login, ring, anna, bert):
+    factories.MemberFactory(ring=ring, user__name="Johanna Kok")
+    login(anna.user)
+    html = text(client.get(url(ring, "/betalen?advertentie=7")))
+    # Enter in the search box sends the search, never the payment.
+    forms = re.findall(r"<form [^>]*>.*?</form>", html, re.S)
+    [search], [payment] = [f for f in forms if 'name="q"' in f], [f for f in forms if 'name="payee"' in f]
+    assert 'method="get"' in search and 'name="q"' in search and 'name="advertentie" value="7"' in search
+    assert 'method="post"' in payment
+
+    html = text(client.get(url(ring, "/betalen?q=bert")))
+
+    # Without JavaScript the page itself narrows the list; one name found is chosen.
+    assert re.findall(r'<option( selected)? value="(\d*)"', html) == [("", ""), (" selected", str(bert.id))]
+    assert 'value="bert"' in html
+    html = text(client.get(url(ring, "/betalen?q=niemand")))
+    assert re.findall(r'<option(?: selected)? value="(\d*)"', html) == [""] and "Niemand gevonden met deze naam" in html
+
+
 # Payment requests
 
 
@@ -745,8 +764,14 @@ def test_overview_filters_by_member_and_kind_with_htmx(client, login, ring, anna
     assert [row[4] for row in table_rows(fragment) if row[0] != "Nr."] == ["boodschappen"]
     # A wrong date is shown as such on the page; the member filter still counts.
     html = text(client.get(url(ring, f"/beheer/transacties?member={carla.id}&date_from=2026-02-30")))
-    assert field_error(html, "date_from")
+    assert field_error(html, "date_from") and "Niet elk filter" not in html
     assert [row[4] for row in table_rows(html) if len(row) > 4 and row[0] != "Nr."] == ["boodschappen"]
+    # Swapped in by htmx, the table says it itself: the form beside it is not drawn again.
+    fragment = text(client.get(url(ring, f"/beheer/transacties?member={carla.id}&date_from=2026-02-30"),
+                               headers=headers))
+    assert 'role="alert"' in fragment and "Niet elk filter kon worden gebruikt" in fragment
+    assert f"{field_error(html, 'date_from')}</li>" in fragment
+    assert [row[4] for row in table_rows(fragment) if row[0] != "Nr."] == ["boodschappen"]
 
     fragment = text(client.get(url(ring, "/beheer/transacties?member=&kind=correction"), headers=headers))
     assert "<html" not in fragment
