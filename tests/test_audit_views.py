@@ -199,6 +199,11 @@ def test_htmx_request_gets_only_the_table(client, ring, actions):
     assert "<html" not in html and html.lstrip().startswith("<table")
     assert [row["what"] for row in log_rows(response)] == ["lid toegelaten"]
     assert {"HX-Request", "HX-Target"} <= set(response.vary)
+    # A filter it cannot use is said in the table, since the form is not drawn again.
+    response = client.get(url(ring, "/beheer/logboek"), query_string={"q": "piet", "date_from": "gisteren"},
+                          headers=FRAGMENT)
+    assert 'role="alert"' in text(response) and "Niet elk filter kon worden gebruikt" in text(response)
+    assert [row["what"] for row in log_rows(response)] == ["lid toegelaten"]
     # boosted navigation is an htmx request too, but wants the whole page
     boosted = client.get(url(ring, "/beheer/logboek"), headers={"HX-Request": "true", "HX-Boosted": "true",
                                                                 "HX-Target": "main"})

@@ -88,7 +88,7 @@ def index():
     page = db.paginate(query, per_page=50, error_out=False)
     context = dict(form=form, page=page, values=_values, coordinator_view=True)
     if htmx_targets("audit-table"):
-        return render_template("audit/_table.html", **context)
+        return render_template("audit/_table.html", fragment=True, **context)
     return render_template("audit/index.html", **context)
 
 
