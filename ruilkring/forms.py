@@ -4,8 +4,10 @@ Required text fields use DataRequired, which takes a value of only spaces as emp
 InputRequired (which does not) is for choices, numbers and passwords."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField
-from wtforms.validators import InputRequired
+from wtforms import DateField, PasswordField
+from wtforms.validators import InputRequired, Optional
+
+DATE_HELP = _l("Kies een dag in de kalender, of typ de datum als dag-maand-jaar: 31-12-2026.")
 
 
 def password_field(label=None):
@@ -14,3 +16,10 @@ def password_field(label=None):
         validators=[InputRequired(message=_l("Vul een wachtwoord in."))],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+def date_field(label, *validators, description=None):
+    """A date field (optional unless ``validators`` say otherwise). The browser's calendar
+    sends 2026-12-31; a date typed where there is no calendar, 31-12-2026, is read too."""
+    return DateField(label, validators=list(validators) or [Optional()], format=["%Y-%m-%d", "%d-%m-%Y"],
+                     description=description or DATE_HELP)

@@ -7,7 +7,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     RadioField,
     SelectField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ruilkring.forms import date_field
 from ruilkring.ledger.amounts import MinutesField
 from ruilkring.web import db_id
 
@@ -178,8 +178,8 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False
 
-    date_from = DateField(_l("Van"), validators=[Optional()])
-    date_to = DateField(_l("Tot en met"), validators=[Optional()])
+    date_from = date_field(_l("Van"), description=_l("Bijvoorbeeld 1-1-2026."))
+    date_to = date_field(_l("Tot en met"), description=_l("Bijvoorbeeld 31-12-2026."))
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -2,16 +2,17 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField
+from wtforms import RadioField
 from wtforms.validators import InputRequired
 
+from ruilkring.forms import date_field
 from ruilkring.stats.survey import HELP_CHOICES, NEW_PEOPLE_CHOICES
 
 
 class SurveyOpenForm(FlaskForm):
-    opens_on = DateField(_l("Open vanaf"), validators=[InputRequired(message=_l("Vul een datum in."))])
-    closes_on = DateField(_l("Open tot en met"), validators=[InputRequired(message=_l("Vul een datum in."))],
-                          description=_l("Vier weken is meestal genoeg."))
+    opens_on = date_field(_l("Open vanaf"), InputRequired(message=_l("Vul een datum in.")))
+    closes_on = date_field(_l("Open tot en met"), InputRequired(message=_l("Vul een datum in.")),
+                           description=_l("Vier weken is meestal genoeg. Bijvoorbeeld 31-12-2026."))
 
 
 BELONGING_LABELS = {

@@ -551,6 +551,10 @@ def test_statement_period_filter(client, login, ring, anna, bert):
     assert [row[3] for row in rows[1:]] == ["februari"]
     html = text(client.get(url(ring, "/saldo?date_from=2026-02-01")))
     assert [line[2] for line in statement_lines(html)] == ["maart", "februari"]
+    # Typed the Dutch way, where the browser has no calendar: the same.
+    html = text(client.get(url(ring, "/saldo?date_from=1-2-2026&date_to=28-02-2026")))
+    assert [line[2] for line in statement_lines(html)] == ["februari"] and not field_error(html, "date_from")
+    assert "Bijvoorbeeld 1-1-2026." in html
     # A date that does not exist is said so; the other date still counts, and the CSV link
     # carries only that one. A made-up CSV link with a wrong date is refused.
     html = text(client.get(url(ring, "/saldo?date_from=2026-02-30&date_to=2026-02-28")))
