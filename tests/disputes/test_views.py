@@ -155,6 +155,18 @@ def test_opening_without_reason_or_explanation_gives_a_dutch_message(client, log
     assert db.session.scalar(select(func.count(Dispute.id))) == 0
 
 
+def test_a_group_of_choices_is_a_fieldset_whose_legend_asks_the_question(client, login, anna, trade):
+    login(anna.user)
+    html = text(open_by_view(client, trade, reason=None))
+    group = re.search(r'<fieldset [^>]*id="reason"[^>]*>.*?</fieldset>', html, re.S).group(0)
+    assert 'aria-describedby="reason-error"' in group.split(">")[0]
+    assert "<legend>Wat is er mis?</legend>" in group
+    choices = re.findall(r"<input [^>]*>", group)
+    assert len(choices) == 4 and all('aria-invalid="true"' in c and "required" in c for c in choices)
+    asked = re.search(r'<fieldset [^>]*id="asked"[^>]*>.*?</fieldset>', html, re.S).group(0)
+    assert "aria-invalid" not in asked  # a group without an error
+
+
 def test_a_second_open_dispute_on_one_transfer_leads_to_the_first(client, login_as, anna, bert, trade):
     first = open_case(trade, anna)
     login_as(bert.user)

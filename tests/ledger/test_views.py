@@ -667,6 +667,9 @@ def test_bulk_booking_preview_then_all_or_nothing(client, login, ring, anna, ber
     login(coby.user)
     page = text(client.get(url(ring, "/beheer/groepsboeking")))
     assert "Voorbeeld bekijken" in page
+    # One ticked member is enough: no checkbox says it is required on its own.
+    members = re.search(r'<fieldset [^>]*id="members"[^>]*>.*?</fieldset>', page, re.S).group(0)
+    assert len(re.findall(r'<input [^>]*type="checkbox"', members)) == 4 and "required" not in members
 
     preview = text(client.post(url(ring, "/beheer/groepsboeking"), data=bulk_data([anna, bert, carla])))
     rows = {row[0]: row for row in table_rows(preview) if len(row) == 3 and row[0] != "Lid"}
