@@ -3,22 +3,32 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ruilkring.auth.forms import EMAIL_VALIDATORS
 from ruilkring.ledger.amounts import MinutesField
 
+NEIGHBOURHOOD_NAME_MAX = 120  # Neighbourhood.name
+
+
+def _required_text(message) -> list:
+    """A text that must be sent and hold more than spaces. DataRequired alone would pass a
+    field left out of the post: the form is filled from the ring, so it keeps the ring's value."""
+    return [InputRequired(message=message), DataRequired(message=message)]
+
 
 class RingForm(FlaskForm):
-    name = StringField(_l("Naam van de kring"), validators=[InputRequired(message=_l("Vul een naam in.")), Length(max=120)])
-    municipality = StringField(_l("Gemeente"), validators=[InputRequired(message=_l("Vul de gemeente in.")), Length(max=120)])
+    name = StringField(_l("Naam van de kring"),
+                       validators=[*_required_text(_l("Vul een naam in.")), Length(max=120)])
+    municipality = StringField(_l("Gemeente"),
+                               validators=[*_required_text(_l("Vul de gemeente in.")), Length(max=120)])
     neighbourhoods = TextAreaField(
-        _l("Wijken"), validators=[InputRequired(message=_l("Noem minstens één wijk."))],
+        _l("Wijken"), validators=_required_text(_l("Noem minstens één wijk.")),
         description=_l("Eén wijk per regel."),
     )
     currency_name = StringField(
         _l("Naam van de munt"), default="uur",
-        validators=[InputRequired(message=_l("Vul een naam in, bijvoorbeeld 'uur'.")), Length(max=30)],
+        validators=[*_required_text(_l("Vul een naam in, bijvoorbeeld 'uur'.")), Length(max=30)],
     )
     default_min_balance = MinutesField(
         _l("Standaard ondergrens"), allow_negative=True, default=-20 * 60,
@@ -32,6 +42,10 @@ class RingForm(FlaskForm):
     )
     description = TextAreaField(_l("Korte beschrijving"), validators=[Length(max=2000)])
     house_rules = TextAreaField(_l("Huisregels"), validators=[Length(max=20000)])
+
+    def validate_neighbourhoods(self, field) -> None:
+        if any(len(name.strip()) > NEIGHBOURHOOD_NAME_MAX for name in field.data.splitlines()):
+            raise ValidationError(_l("Een wijknaam is te lang (hoogstens %(max)d tekens).", max=NEIGHBOURHOOD_NAME_MAX))
 
     def settings(self) -> dict:
         """The fields as keyword arguments for ``ring_create`` / ``ring_update``."""

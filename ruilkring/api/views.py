@@ -136,13 +136,16 @@ def authenticate():
 
 
 def _check_body() -> None:
-    """A body must be JSON, and well-formed: never an HTML error page."""
+    """A body must be JSON, well-formed, and an object: never an HTML error page."""
     if request.method not in ("POST", "PATCH", "PUT") or not request.get_data(cache=True):
         return
     if not request.is_json:
         raise ApiProblem(415, "unsupported_media_type", _l("Stuur de inhoud als application/json."))
-    if request.get_json(silent=True) is None:
+    body = request.get_json(silent=True)
+    if body is None and request.get_data(cache=True).strip() != b"null":
         raise ApiProblem(400, "malformed_json", _l("De inhoud is geen geldige JSON."))
+    if not isinstance(body, dict):  # spectree would take an empty list for an empty object
+        raise validation_problem([{"type": "dict_type", "loc": ()}])
 
 
 @bp.errorhandler(ApiProblem)

@@ -46,7 +46,7 @@ def audit_search(
         query = query.where(AuditEvent.action == action)
     if date_from:
         query = query.where(AuditEvent.created_at >= _start_of(date_from))
-    if date_to:
+    if date_to and date_to < date.max:  # the last day there is ends nothing
         query = query.where(AuditEvent.created_at < _start_of(date_to + timedelta(days=1)))
     if subject is not None:
         query = query.where(AuditEvent.subject_member_id == subject.id)

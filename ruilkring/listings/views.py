@@ -77,11 +77,11 @@ def index():
     form.category.choices = [("", _l("Alle categorieën"))] + [
         (c.id, c.name) for c in selectors.ring_categories(ring=g.ring)]
     form.wijk.choices = [("", _l("Alle wijken"))] + [(n.id, n.name) for n in g.ring.neighbourhoods]
-    form.validate()
+    form.validate()  # a choice that is not on the list is told beside its field and not searched for
     page = selectors.listing_search_page(
-        ring=g.ring, q=form.q.data or "", kind=form.kind.data or None, category_id=form.category.data,
-        neighbourhood_id=form.wijk.data, new_this_week=bool(form.new.data), sort=form.sort.data or "newest",
-        viewer=g.member, page=None, per_page=PER_PAGE,
+        ring=g.ring, q=form.q.data or "", kind=None if form.kind.errors else form.kind.data or None,
+        category_id=form.category.data, neighbourhood_id=form.wijk.data, new_this_week=bool(form.new.data),
+        sort=form.sort.data or "newest", viewer=g.member, page=None, per_page=PER_PAGE,
     )
     context = dict(form=form, page=page)
     if htmx_targets("results"):
@@ -241,7 +241,8 @@ def hide(listing_id: int):
     form = HideForm()
     try:
         if not form.validate_on_submit():
-            raise DomainError(_l("Geef een reden op; de eigenaar krijgt die te zien."))
+            missing = _l("Geef een reden op; de eigenaar krijgt die te zien.")
+            raise DomainError(form.reason.errors[0] if form.reason.errors else missing)
         services.listing_hide(listing=listing, hidden_by=current_user, reason=form.reason.data)
     except DomainError as error:
         db.session.rollback()
@@ -308,7 +309,7 @@ def category_update(category_id: int):
     form = CategoryForm(prefix=f"c{category.id}")
     try:
         if not form.validate_on_submit():
-            raise DomainError(_l("Vul een naam in."))
+            raise DomainError(form.name.errors[0] if form.name.errors else _l("Vul een naam in."))
         services.category_update(category=category, name=form.name.data, care=form.care.data,
                                  active=form.active.data, updated_by=current_user)
     except DomainError as error:

@@ -83,7 +83,7 @@ class MemberFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField(_l("Status"), validators=[Optional()])
+    status = SelectField(_l("Status"), default="")  # no Optional: it would let a value of spaces through
     q = StringField(_l("Naam of e-mail"), validators=[Optional(), Length(max=100)])
     wijk = SelectField(_l("Wijk"), coerce=lambda v: int(v) if v else None, validators=[Optional()],
                        validate_choice=False)

@@ -19,6 +19,8 @@ from ruilkring.stats.metrics import Period
 from ruilkring.stats.models import TieAnswer
 
 HELP_KINDS = ("practical", "social_emotional", "informative", "unknown")
+#: The days a period may be asked around: the periods before and after stay in the calendar.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 class Share(float):
@@ -43,13 +45,19 @@ def period_from_args(args) -> tuple[str, Period, list[str]]:
     day = clock.now().date()
     if args.get("datum") and kind != "eigen":  # a period of one's own does not use it
         try:
-            day = date.fromisoformat(args["datum"])
+            asked = date.fromisoformat(args["datum"])
         except ValueError:
             notices.append(gettext("De datum %(value)s bestaat niet; u ziet de periode van vandaag.",
                                    value=args["datum"]))
+        else:
+            if FIRST_DAY <= asked <= LAST_DAY:
+                day = asked
+            else:
+                notices.append(gettext("De datum %(value)s ligt te ver weg; u ziet de periode van vandaag.",
+                                       value=args["datum"]))
     if kind == "eigen":
         try:
-            first, last = date.fromisoformat(args.get("van", "")), date.fromisoformat(args.get("tot", ""))
+            first, last = day_from_arg(args.get("van", "")), day_from_arg(args.get("tot", ""))
         except ValueError:
             notices.append(gettext("Kies bij Zelf kiezen een geldige begin- en einddatum. "
                                    "U ziet nu het kwartaal."))
@@ -69,6 +77,15 @@ def period_from_args(args) -> tuple[str, Period, list[str]]:
     if kind == "jaar":
         return kind, Period.year(day.year), notices
     return "kwartaal", Period.quarter(day.year, (day.month - 1) // 3 + 1), notices
+
+
+def day_from_arg(value: str) -> date:
+    """A day from the query string (``2026-03-01``); ValueError when there is no such day or it
+    lies outside FIRST_DAY to LAST_DAY."""
+    day = date.fromisoformat(value)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(value)
+    return day
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The coordinator's dashboard of the ring's social effect, the network map, the
 contact question members answer after a first trade, and the yearly survey."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_decimal
@@ -116,7 +116,7 @@ def network():
     _kind, period, _notices = dashboard.period_from_args(request.args)
     until = period.end
     try:
-        until = date.fromisoformat(request.args.get("tot", "")) + timedelta(days=1)
+        until = dashboard.day_from_arg(request.args.get("tot", "")) + timedelta(days=1)
     except ValueError:
         pass
     nodes, edges, legend = network_map(ring_id=g.ring.id, until=until)
