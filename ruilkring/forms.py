@@ -7,8 +7,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, PasswordField
 from wtforms.validators import InputRequired, Optional
 
-DATE_HELP = _l("Kies een dag in de kalender, of typ de datum als dag-maand-jaar: 31-12-2026.")
-
 
 def password_field(label=None):
     return PasswordField(
@@ -18,8 +16,9 @@ def password_field(label=None):
     )
 
 
-def date_field(label, *validators, description=None):
+def date_field(label, *validators, description):
     """A date field (optional unless ``validators`` say otherwise). The browser's calendar
-    sends 2026-12-31; a date typed where there is no calendar, 31-12-2026, is read too."""
+    sends 2026-12-31; a date typed where there is no calendar, 31-12-2026, is read too, so
+    the ``description`` gives an example in that form."""
     return DateField(label, validators=list(validators) or [Optional()], format=["%Y-%m-%d", "%d-%m-%Y"],
-                     description=description or DATE_HELP)
+                     description=description)

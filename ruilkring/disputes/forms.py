@@ -48,7 +48,7 @@ class AssignForm(FlaskForm):
 class ResolveForm(IdempotentForm):
     outcome = RadioField(_l("Uitkomst"), choices=OUTCOME_CHOICES,
                          validators=[InputRequired(message=_l("Kies een uitkomst."))])
-    amount = MinutesField(_l("Bedrag van de correctie"), description=_l("Alleen bij een correctie."))
+    amount = MinutesField(_l("Bedrag van de correctie"), description=_l("Alleen bij een correctie. Bijvoorbeeld 1:30 of 1,5 (anderhalf uur)."))
     direction = RadioField(_l("Richting van de correctie"), default="back",
                            choices=[("back", _l("Terug naar wie betaalde")), ("forward", _l("Extra naar wie ontving"))])
     note = TextAreaField(_l("Afspraak of reden"), validators=[Length(max=5000)])

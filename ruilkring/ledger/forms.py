@@ -73,7 +73,7 @@ class IdempotentForm(FlaskForm):
             self.idempotency_key.data = uuid.uuid4().hex
 
     def validate_idempotency_key(self, field):
-        if not field.data or len(field.data) > 64:
+        if not field.data or not field.data.strip() or len(field.data) > 64:
             field.data = uuid.uuid4().hex  # for the form shown again, so that its next submit can book
             raise ValidationError(_l("Het formulier is niet compleet. Laad de pagina opnieuw."))
 
@@ -151,9 +151,9 @@ class BulkForm(IdempotentForm):
 
 class LimitsForm(FlaskForm):
     min_balance = MinutesField(_l("Ondergrens"), allow_negative=True, validators=[Optional()],
-                               description=_l("Leeg laten: de standaard van de kring."))
+                               description=_l("In uren, bijvoorbeeld -20:00. Leeg laten: de standaard van de kring."))
     max_balance = MinutesField(_l("Bovengrens"), validators=[Optional()],
-                               description=_l("Leeg laten: de standaard van de kring."))
+                               description=_l("In uren, bijvoorbeeld 40:00. Leeg laten: de standaard van de kring."))
     reason = StringField(_l("Reden"), validators=[DataRequired(message=_l("Geef een reden op.")), Length(max=500)])
 
 

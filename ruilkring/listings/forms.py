@@ -3,9 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from ruilkring.forms import date_field
 from ruilkring.ledger.amounts import MinutesField
 from ruilkring.listings.models import HelpKind, ListingKind, ListingPlace
 
@@ -35,8 +36,8 @@ class ListingForm(FlaskForm):
     place = SelectField(_l("Waar?"), choices=PLACE_CHOICES, default=ListingPlace.IN_NEIGHBOURHOOD.value)
     time_estimate = MinutesField(_l("Hoeveel tijd ongeveer? (mag leeg blijven)"), validators=[Optional()],
                                  description=_l("Bijvoorbeeld 1:30 of 2u."))
-    valid_until = DateField(_l("Geldig tot en met"), validators=[Optional()],
-                            description=_l("Leeg laten: drie maanden."))
+    valid_until = date_field(_l("Geldig tot en met"),
+                             description=_l("Leeg laten: drie maanden. Of bijvoorbeeld 31-12-2026."))
     # Checked by ruilkring.listings.pictures (type, size, count), not here.
     upload = MultipleFileField(_l("Foto's toevoegen (mag leeg blijven)"),
                                render_kw={"accept": "image/jpeg,image/png,image/webp"})
@@ -60,7 +61,7 @@ class SearchForm(FlaskForm):
         csrf = False
 
     q = StringField(_l("Zoeken"), validators=[Optional(), Length(max=100)])
-    kind = SelectField(_l("Aanbod of vraag"), validators=[Optional()],
+    kind = SelectField(_l("Aanbod of vraag"), default="",  # no Optional: it would let a value of spaces through
                        choices=[("", _l("Aanbod en vraag")), (ListingKind.OFFER.value, _l("Alleen aanbod")),
                                 (ListingKind.REQUEST.value, _l("Alleen vraag"))])
     category = SelectField(_l("Categorie"), coerce=lambda v: int(v) if v else None, validators=[Optional()],
@@ -74,12 +75,15 @@ class SearchForm(FlaskForm):
 
 
 class HideForm(FlaskForm):
-    reason = StringField(_l("Reden (de eigenaar ziet deze)"),
-                         validators=[DataRequired(message=_l("Geef een reden op.")), Length(max=500)])
+    reason = StringField(_l("Reden (de eigenaar ziet deze)"), validators=[
+        DataRequired(message=_l("Geef een reden op; de eigenaar krijgt die te zien.")),
+        Length(max=500, message=_l("De reden is te lang (hoogstens 500 tekens)."))])
 
 
 class CategoryForm(FlaskForm):
-    name = StringField(_l("Naam"), validators=[DataRequired(message=_l("Vul een naam in.")), Length(max=60)])
+    name = StringField(_l("Naam"), validators=[
+        DataRequired(message=_l("Vul een naam in.")),
+        Length(max=60, message=_l("De naam is te lang (hoogstens %(max)d tekens)."))])
     care = BooleanField(_l("Zorg of gezondheid"),
                         description=_l("Voor de gemeente worden deze categorieën samengevoegd, voor de privacy."))
     active = BooleanField(_l("In gebruik"), default=True)

@@ -10,7 +10,8 @@ from ruilkring.stats.survey import HELP_CHOICES, NEW_PEOPLE_CHOICES
 
 
 class SurveyOpenForm(FlaskForm):
-    opens_on = date_field(_l("Open vanaf"), InputRequired(message=_l("Vul een datum in.")))
+    opens_on = date_field(_l("Open vanaf"), InputRequired(message=_l("Vul een datum in.")),
+                          description=_l("Bijvoorbeeld 1-1-2026."))
     closes_on = date_field(_l("Open tot en met"), InputRequired(message=_l("Vul een datum in.")),
                            description=_l("Vier weken is meestal genoeg. Bijvoorbeeld 31-12-2026."))
 

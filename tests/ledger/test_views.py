@@ -160,8 +160,8 @@ def test_pay_form_has_a_fresh_hidden_key_each_time(client, login, ring, anna, be
 def test_a_confirmed_payment_sent_without_its_key_books_nothing(client, login, ring, anna, bert):
     """The server never makes up a key for a submitted form: each resubmit would pay again."""
     login(anna.user)
-    for _ in range(2):
-        response = client.post(url(ring, "/betalen"), data=pay_data(bert, key="", confirmed="1"))
+    for key in ("", "   "):
+        response = client.post(url(ring, "/betalen"), data=pay_data(bert, key=key, confirmed="1"))
         assert response.status_code == 200
         assert "Het formulier is niet compleet" in text(response)
     assert count(Transfer) == 0
@@ -250,6 +250,12 @@ def test_pay_an_unreadable_amount_is_refused(client, login, ring, anna, bert):
     login(anna.user)
     response = client.post(url(ring, "/betalen"), data=pay_data(bert, amount="abc", confirmed="1"))
     assert_refused(response, "amount", "Schrijf bijvoorbeeld 1:30, 1,5 of 90m.")
+    # The page's title says so, and a summary at the top (focused) links to the field.
+    html = text(response)
+    assert "<title>Niet goed ingevuld: Betalen – ruilkring</title>" in html
+    summary = re.search(r'<div class="alert alert--error error-summary"[^>]*>.*?</div>', html, re.S).group(0)
+    assert "autofocus" in summary and 'tabindex="-1"' in summary
+    assert re.findall(r'<a href="#(\w+)">', summary) == ["amount"]
 
 
 def test_pay_more_than_the_limit_allows_says_how_much_is_possible(client, login, ring, anna, bert):
