@@ -37,8 +37,26 @@ class OpenForm(FlaskForm):
         DataRequired(message=_l("Leg kort uit wat er mis is.")), Length(max=5000)])
 
 
+def _text_field(label, id=None):
+    return TextAreaField(label, id=id, validators=[
+        DataRequired(message=_l("Schrijf iets.")),
+        Length(max=5000, message=_l("De tekst is te lang (hoogstens %(max)d tekens).")),
+    ])
+
+
 class TextForm(FlaskForm):
-    body = TextAreaField(_l("Tekst"), validators=[DataRequired(message=_l("Schrijf iets.")), Length(max=5000)])
+    """A party's response."""
+
+    body = _text_field(_l("Tekst"))
+
+
+# A coordinator's message and note are sent as ``body`` too, from the same page: own ids.
+class MessageForm(FlaskForm):
+    body = _text_field(_l("Bericht aan beide leden"), id="message-body")
+
+
+class NoteForm(FlaskForm):
+    body = _text_field(_l("Notitie voor coördinatoren (leden zien dit niet)"), id="note-body")
 
 
 class AssignForm(FlaskForm):

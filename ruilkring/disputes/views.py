@@ -12,6 +12,8 @@ from ruilkring.disputes.forms import (
     REASON_CHOICES,
     REQUEST_CHOICES,
     AssignForm,
+    MessageForm,
+    NoteForm,
     OpenForm,
     ResolveForm,
     StatusFilterForm,
@@ -83,23 +85,46 @@ def _coordinators_for(dispute: Dispute) -> list[Member]:
     ).all()
 
 
-@bp.route("/geschillen/<int:dispute_id>")
-def case(dispute_id: int):
-    """The case page. Parties see the public timeline; coordinators also their notes."""
-    dispute = _dispute_or_404(dispute_id)
+# The forms of the case page that write text, by the action they post to.
+TEXT_FORMS = {"reageren": TextForm, "bericht": MessageForm, "notitie": NoteForm}
+
+
+def _case_page(dispute: Dispute, sent: dict | None = None) -> str:
+    """The case page. ``sent``: a form that was sent and refused, by its name ("reageren",
+    ..., "afhandelen"), drawn again with what was typed and its errors; the other forms
+    are drawn empty (they all send ``body``)."""
+    sent = sent or {}
     coordinator = is_ring_coordinator()
-    assign_form = AssignForm()
+    assign_form = AssignForm(formdata=None)
     assign_form.coordinator.choices = [(m.id, m.name) for m in _coordinators_for(dispute)]
-    resolve_form = ResolveForm()
+    text_forms = {action: sent.get(action) or form(formdata=None) for action, form in TEXT_FORMS.items()}
+    resolve_form = sent.get("afhandelen") or ResolveForm(formdata=None)
     resolve_form.ensure_key()
     is_party = g.member is not None and g.member.id in _party_ids(dispute.transfer)
     return render_template(
         "disputes/case.html", dispute=dispute, coordinator=coordinator,
         # A coordinator who is a party to the case is a party here: no private notes.
         events=selectors.timeline(dispute=dispute, include_private=coordinator and not is_party),
-        text_form=TextForm(), assign_form=assign_form, resolve_form=resolve_form, is_party=is_party,
+        text_forms=text_forms, assign_form=assign_form, resolve_form=resolve_form, is_party=is_party,
         stale=selectors.is_stale(dispute), account_name=account_name, EventKind=EventKind,
     )
+
+
+@bp.route("/geschillen/<int:dispute_id>")
+def case(dispute_id: int):
+    """The case page. Parties see the public timeline; coordinators also their notes."""
+    return _case_page(_dispute_or_404(dispute_id))
+
+
+def _refused(dispute: Dispute, error: DomainError, action: str, form):
+    """A refused step: an error about a field is shown at that field, with what was typed;
+    any other (the case was closed meanwhile, say) above the case page."""
+    db.session.rollback()
+    if error.field and hasattr(form, error.field):
+        error.apply_to(form)
+        return _case_page(dispute, {action: form})
+    flash(error.message, "error")
+    return redirect(url_for("disputes.case", dispute_id=dispute.id))
 
 
 @bp.post("/geschillen/<int:dispute_id>/<any(reageren, intrekken, oppakken, toewijzen, notitie, bericht):action>")
@@ -109,9 +134,12 @@ def act(dispute_id: int, action: str):
     coordinator_actions = ("oppakken", "toewijzen", "notitie", "bericht")
     if action in coordinator_actions and not is_ring_coordinator():
         abort(404)
+    form = TEXT_FORMS[action]() if action in TEXT_FORMS else None
+    if form is not None and not form.validate_on_submit():
+        return _case_page(dispute, {action: form})
     try:
         if action == "reageren":
-            services.dispute_respond(dispute=dispute, author=g.member, body=request.form.get("body", ""))
+            services.dispute_respond(dispute=dispute, author=g.member, body=form.body.data)
         elif action == "intrekken":
             services.dispute_withdraw(dispute=dispute, withdrawn_by=g.member)
         elif action == "oppakken":
@@ -122,15 +150,13 @@ def act(dispute_id: int, action: str):
                 raise DomainError(_l("Kies een coördinator van deze kring."))
             services.dispute_assign_second(dispute=dispute, assigned_by=current_user, coordinator=second)
         elif action == "notitie":
-            services.dispute_note(dispute=dispute, author=current_user, body=request.form.get("body", ""))
+            services.dispute_note(dispute=dispute, author=current_user, body=form.body.data)
         else:
-            services.dispute_message(dispute=dispute, author=current_user, body=request.form.get("body", ""))
+            services.dispute_message(dispute=dispute, author=current_user, body=form.body.data)
     except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_l("Opgeslagen."), "success")
+        return _refused(dispute, error, action, form)
+    db.session.commit()
+    flash(_l("Opgeslagen."), "success")
     return redirect(url_for("disputes.case", dispute_id=dispute.id))
 
 
@@ -141,10 +167,7 @@ def resolve(dispute_id: int):
     dispute = _dispute_or_404(dispute_id)
     form = ResolveForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for message in errors:
-                flash(message, "error")
-        return redirect(url_for("disputes.case", dispute_id=dispute.id))
+        return _case_page(dispute, {"afhandelen": form})
     try:
         run_ledger_transaction(lambda: services.dispute_resolve(
             dispute=dispute, resolved_by=current_user, outcome=DisputeOutcome(form.outcome.data),
@@ -152,9 +175,8 @@ def resolve(dispute_id: int):
             override_limits=form.override_limits.data, idempotency_key=form.idempotency_key.data,
         ))
     except DomainError as error:
-        flash(error.message, "error")
-    else:
-        flash(_l("Het geschil is afgehandeld. Beide leden hebben bericht gekregen."), "success")
+        return _refused(dispute, error, "afhandelen", form)
+    flash(_l("Het geschil is afgehandeld. Beide leden hebben bericht gekregen."), "success")
     return redirect(url_for("disputes.case", dispute_id=dispute.id))
 
 

@@ -209,7 +209,23 @@ def test_an_empty_response_gives_a_message(client, login, anna, bert, trade):
     dispute = open_case(trade, anna)
     login(bert.user)
     response = act(client, dispute, "reageren", body="  ")
-    assert "Schrijf iets." in alerts(follow(client, response))
+    assert response.status_code == 200 and field_error(response, "body") == "Schrijf iets."
+    assert [e.kind for e in reload(dispute).events] == [EventKind.OPENED]
+
+
+def test_a_refused_message_is_shown_again_with_what_was_typed(client, login, anna, trade, coby):
+    dispute = open_case(trade, anna)
+    login(coby.user)
+    typed = "Zullen we bellen? " * 300  # past the 5000 characters
+
+    response = act(client, dispute, "bericht", body=typed)
+
+    assert response.status_code == 200
+    assert field_error(response, "message-body") == "De tekst is te lang (hoogstens 5000 tekens)."
+    html = text(response)
+    assert re.search(r'<textarea [^>]*id="message-body"[^>]*>\s*' + re.escape(typed.strip()[:50]), html)
+    assert field_error(html, "note-body") is None  # the note beside it stays empty, without error
+    assert re.search(r'<textarea [^>]*id="note-body"[^>]*>\s*</textarea>', html)
     assert [e.kind for e in reload(dispute).events] == [EventKind.OPENED]
 
 
@@ -350,13 +366,13 @@ def test_a_coordinator_mediates_and_resolves_with_a_partial_correction(client, l
 def test_resolving_with_missing_input_changes_nothing(client, login, anna, bert, trade, coby):
     dispute = open_case(trade, anna)
     login(coby.user)
-    page = follow(client, resolve(client, dispute, "partial_correction", note="Een uur terug."))
-    assert "Vul het bedrag van de correctie in." in alerts(page)
-    page = follow(client, resolve(client, dispute, "no_action", note=""))
-    assert "Schrijf de reden of de afspraak op." in alerts(page)
-    page = follow(client, client.post(f"{case_url(dispute)}/afhandelen",
-                                      data={"idempotency_key": uuid.uuid4().hex}))
-    assert "Kies een uitkomst." in alerts(page)
+    # Each is shown at its field, with what was typed.
+    page = resolve(client, dispute, "partial_correction", note="Een uur terug.")
+    assert field_error(page, "amount") == "Vul het bedrag van de correctie in." and "Een uur terug." in text(page)
+    page = resolve(client, dispute, "no_action", note="")
+    assert field_error(page, "note") == "Schrijf de reden of de afspraak op."
+    page = client.post(f"{case_url(dispute)}/afhandelen", data={"idempotency_key": uuid.uuid4().hex})
+    assert page.status_code == 200 and field_error(page, "outcome") == "Kies een uitkomst."
     assert reload(dispute).status == DisputeStatus.OPEN
     assert (balance(anna), balance(bert)) == (-120, 120)
     assert db.session.scalar(select(func.count(Transfer.id))) == 1
