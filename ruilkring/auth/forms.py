@@ -46,7 +46,10 @@ class PasswordChangeForm(PasswordSetForm):
 
 
 class AccountForm(FlaskForm):
-    name = StringField(_l("Naam"), validators=[DataRequired(message=_l("Vul uw naam in.")), Length(max=120)])
-    phone = StringField(_l("Telefoonnummer"), validators=[Length(max=40)])
-    address = StringField(_l("Adres"), validators=[Length(max=200)])
+    name = StringField(_l("Naam"), validators=[DataRequired(message=_l("Vul uw naam in.")), Length(max=120)],
+                       render_kw={"autocomplete": "name"})
+    phone = StringField(_l("Telefoonnummer (mag leeg blijven)"), validators=[Length(max=40)],
+                        render_kw={"autocomplete": "tel"})
+    address = StringField(_l("Adres (mag leeg blijven)"), validators=[Length(max=200)],
+                          render_kw={"autocomplete": "street-address"})
     locale = SelectField(_l("Taal"), choices=[("nl", "Nederlands"), ("en", "English")])
