@@ -258,7 +258,7 @@ def statement():
     member = _own_member()
     context = _statement_context(member)
     if htmx_targets("statement-more"):
-        return render_template("ledger/_statement_rows.html", **context)
+        return render_template("ledger/_statement_rows.html", fragment=True, **context)
     return render_template("ledger/statement.html", **context)
 
 
@@ -269,7 +269,7 @@ def member_statement(member_id: int):
     member = ring_member_or_404(member_id)
     context = _statement_context(member)
     if htmx_targets("statement-more"):
-        return render_template("ledger/_statement_rows.html", **context)
+        return render_template("ledger/_statement_rows.html", fragment=True, **context)
     return render_template("ledger/statement.html", **context)
 
 

@@ -85,7 +85,7 @@ def index():
     )
     context = dict(form=form, page=page)
     if htmx_targets("results"):
-        return render_template("listings/_results.html", **context)
+        return render_template("listings/_results.html", fragment=True, **context)
     return render_template("listings/index.html", **context)
 
 

@@ -101,7 +101,8 @@ def send(conversation_id: int):
             if not htmx_targets("thread"):
                 return redirect(url_for("messages.conversation", conversation_id=conversation.id,
                                         _anchor=f"bericht-{message.id}"))
-            form = MessageForm(formdata=None)
+            context = _conversation_context(conversation, member, MessageForm(formdata=None))
+            return render_template("messages/_thread.html", announcement=_l("Uw bericht is verstuurd."), **context)
     context = _conversation_context(conversation, member, form)
     if htmx_targets("thread"):
         return render_template("messages/_thread.html", **context)

@@ -81,7 +81,7 @@ def index():
         help_labels=HELP_LABELS,
     )
     if htmx_targets("dashboard-panels"):
-        return render_template("stats/_panels.html", **context)
+        return render_template("stats/_panels.html", fragment=True, **context)
     today = period.end if period.end <= _today() else _today()
     context.update(
         never_traded=metrics.never_traded(ring_ids), dormant=metrics.dormant(ring_ids),
@@ -133,13 +133,14 @@ def contact_answer(tie_id: int):
         abort(404)
     answer = request.form.get("answer", "")
     if answer not in {a.value for a in ContactAnswer}:
-        flash(_l("Kies een van de antwoorden."), "error")
+        message, error = _l("Kies een van de antwoorden."), True
     else:
         tie_answer(tie=tie, member=g.member, answer=ContactAnswer(answer))
         db.session.commit()
-        flash(_l("Dank u wel voor uw antwoord."), "success")
+        message, error = _l("Dank u wel voor uw antwoord."), False
     if htmx_targets(f"contact-{tie.id}"):
-        return render_template("stats/_contact_done.html", tie=tie)
+        return render_template("stats/_contact_done.html", tie=tie, announcement=message, announcement_error=error)
+    flash(message, "error" if error else "success")
     return redirect(url_for("members.home"))
 
 

@@ -533,6 +533,9 @@ def test_statement_loads_more_after_the_last_shown_line(client, login, ring, ann
     assert "<html" not in fragment and "<table" not in fragment
     assert [(line[2], line[4]) for line in statement_lines(fragment)] == [
         (f"klusje {n}", f"-0:0{n}") for n in range(5, 0, -1)]
+    # The keyboard focus goes to the first of the new lines (htmx focuses [autofocus]).
+    assert re.search(r'<tr tabindex="-1" autofocus>\s*<td>[^<]*</td>\s*<td>Bert Jansen</td>\s*<td>\s*klusje 5', fragment)
+    assert fragment.count("autofocus") == 1 and "autofocus" not in html
     assert "Meer laden" not in fragment
     assert "HX-Target" in response.headers["Vary"]
 

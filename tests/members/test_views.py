@@ -1,5 +1,7 @@
 """Member pages: sign-up, access of pending members, the coordinator's member admin, profiles."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -338,7 +340,11 @@ def test_illegal_action_by_htmx_shows_the_message_in_the_row(coordinator_client,
     assert response.status_code == 200
     html = text(response)
     assert "<html" not in html
-    assert '<p class="error" role="status">Deze wijziging kan niet bij een lid met deze status.</p>' in html
+    message = "Deze wijziging kan niet bij een lid met deze status."
+    assert f'<p class="error">{message}</p>' in html
+    # Read out through the page's live region, and the focus goes back to the row.
+    assert re.search(rf'<div id="messages" hx-swap-oob="innerHTML"><div class="alert alert--error">{message}</div>', html)
+    assert re.search(rf'<a href="[^"]*/leden/{member.id}" autofocus>', html)
     assert member.status == MemberStatus.ACTIVE
 
 

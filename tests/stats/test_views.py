@@ -75,7 +75,7 @@ def test_dashboard_shows_the_quarter_with_follow_up_lists(app, kring, coordinato
     response = client_as(app, coordinator.user).get(f"/kring/{ring.slug}/beheer/dashboard")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "<html" in html and '<div id="dashboard-panels" aria-live="polite">' in html
+    assert "<html" in html and '<div id="dashboard-panels">' in html
     assert "1 april 2026 – 30 juni 2026" in html
     assert headline(html, "Actieve leden") == "5"
     assert headline(html, "Ruilen") == "7"
@@ -105,6 +105,9 @@ def test_changing_the_period_with_htmx_returns_only_the_panels(app, kring, coord
     html = response.get_data(as_text=True)
     assert "<html" not in html and "Om op te volgen" not in html and 'id="dashboard-panels"' not in html
     assert html.lstrip().startswith('<h2 class="period-title">1 maart 2026 – 31 maart 2026</h2>')
+    # The live region says which period is shown now; the panels themselves are not read out.
+    assert ('<div id="messages" hx-swap-oob="innerHTML"><div class="visually-hidden">'
+            "Cijfers van 1 maart 2026 tot en met 31 maart 2026.</div></div>") in html
     assert headline(html, "Ruilen") == "0" and 'id="chart-members"' in html
     assert {"HX-Request", "HX-Target"} <= set(response.vary)
     # April as a month: the trades are back, with March as the previous period.
@@ -249,14 +252,17 @@ def test_contact_answer_with_htmx_returns_the_fragment(app, kring):
     ring, members = kring
     tie = tie_of(members, "B", "C")
     db.session.commit()
-    response = client_as(app, members["C"].user).post(
+    client = client_as(app, members["C"].user)
+    response = client.post(
         f"/kring/{ring.slug}/contact/{tie.id}", data={"answer": "by_sight"},
         headers={"HX-Request": "true", "HX-Target": f"contact-{tie.id}"})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "<html" not in html
-    assert html.startswith(f'<div id="contact-{tie.id}" class="contact-question" role="status">')
-    assert "Dank u wel voor uw antwoord." in html
+    assert html.startswith(f'<div id="contact-{tie.id}" class="contact-question"><p>Dank u wel voor uw antwoord.</p>')
+    # Read out through the page's live region; not kept for the next page as well.
+    assert '<div id="messages" hx-swap-oob="innerHTML"><div class="alert alert--success">Dank u wel' in html
+    assert "Dank u wel voor uw antwoord." not in client.get(f"/kring/{ring.slug}/start").get_data(as_text=True)
     assert db.session.scalar(select(TieAnswer.answer)) == ContactAnswer.BY_SIGHT
 
 
