@@ -53,7 +53,7 @@ def post(owner, title, description="", *, kind=ListingKind.OFFER, category, **ex
 def found(response) -> list[str]:
     """The titles of the result cards, in order."""
     return [html_lib.unescape(t) for t in
-            re.findall(r'<li class="listing-card[^"]*">.*?<h2><a href="[^"]*">(.*?)</a></h2>', text(response), re.S)]
+            re.findall(r'<li class="listing-card[^"]*">.*?<h[23] class="card-title"><a href="[^"]*">(.*?)</a></h[23]>', text(response), re.S)]
 
 
 def form_data(category, **overrides) -> dict:
@@ -688,6 +688,8 @@ def test_profile_shows_active_listings_and_trade_count_but_no_balance(client, lo
         assert "Fietsen repareren" in html
         assert "Gepauzeerd aanbod" not in html
         assert re.search(r"<dt>Aantal ruilen</dt><dd>2</dd>", html)
+        # The cards stand under the page's h2 "Aanbod en vraag van ...": their titles are h3.
+        assert re.search(r'<h3 class="card-title"><a href="[^"]*">Fietsen repareren</a></h3>', html)
         # (-135 minutes, not part of a slug such as ruilkring-135)
         assert "2:15" not in html and not re.search(r"[^\w-]-135\b", html) and "Saldo en ruilen" not in html
         assert not re.search(r"<dt>[^<]*[Ss]aldo", html)

@@ -210,6 +210,12 @@ def test_new_contacts_show_as_dashed_lines(app, kring, coordinator):
     db.session.commit()
     html = client_as(app, coordinator.user).get(f"/kring/{ring.slug}/beheer/netwerk").get_data(as_text=True)
     assert html.count('stroke-dasharray="6 4"') == 1
+    # The list beside the map says in words what the map says in colours: each side's wijk.
+    [row] = re.findall(r"<tbody><tr>(.*?)</tr>", html, re.S)
+    a, b = (members[key] for key in ("A", "B"))
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+    assert cells[:2] == [f"{a.name} ({a.neighbourhood.name})", f"{b.name} ({b.neighbourhood.name})"]
+    assert cells[3:] == ["ja", "ja" if a.neighbourhood_id != b.neighbourhood_id else ""]
 
 
 # Members do not see any of it
