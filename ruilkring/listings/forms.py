@@ -27,7 +27,7 @@ class ListingForm(FlaskForm):
     title = StringField(_l("Titel"), validators=[DataRequired(message=_l("Geef uw aanbod of vraag een korte titel.")),
                                                  Length(max=120)],
                         description=_l("Kort en duidelijk, bijvoorbeeld: Hulp bij het invullen van formulieren."))
-    description = TextAreaField(_l("Beschrijving"), validators=[Length(max=5000)],
+    description = TextAreaField(_l("Beschrijving (mag leeg blijven)"), validators=[Length(max=5000)],
                                 description=_l("Wat, wanneer, hoe vaak? Een link naar een website mag ook."))
     category_id = SelectField(_l("Categorie"), coerce=lambda v: int(v) if v else None, validate_choice=False,
                               validators=[InputRequired(message=_l("Kies een categorie uit de lijst."))])

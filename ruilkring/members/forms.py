@@ -36,7 +36,7 @@ class MemberProfileForm(FlaskForm):
 
 class ProfileForm(MemberProfileForm):
     bio = TextAreaField(
-        _l("Over mij"), validators=[Length(max=2000)],
+        _l("Over mij (mag leeg blijven)"), validators=[Length(max=2000)],
         description=_l("Een paar zinnen over uzelf: wat u graag doet, wat u kunt."),
     )
     # Stored inverted, as Member.digest_opt_out: the view fills it with ``digest=``.
