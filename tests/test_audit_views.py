@@ -186,6 +186,7 @@ def test_period_filter(client, ring, actions):
     assert whats(date_to="2026-03-31") == ["lid toegelaten"]
     assert "lid toegelaten" not in whats(date_from="2026-06-01")
     assert len(whats(date_from="2026-06-10", date_to="2026-06-10")) == 6
+    assert len(whats(date_from="10-6-2026", date_to="10-06-2026")) == 6  # typed the Dutch way
     assert whats(date_from="2026-04-01", date_to="2026-05-31") == []
     # an unreadable date is ignored rather than an error
     response = client.get(url(ring, "/beheer/logboek"), query_string={"date_from": "gisteren"})

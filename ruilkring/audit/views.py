@@ -6,12 +6,13 @@ from flask import abort, g, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from ruilkring.access import coordinator_required, ring_blueprint
 from ruilkring.audit import selectors
 from ruilkring.extensions import db
+from ruilkring.forms import date_field
 from ruilkring.spreadsheet import csv_download
 from ruilkring.web import htmx_targets
 
@@ -24,8 +25,8 @@ class AuditFilterForm(FlaskForm):
 
     q = StringField(_l("Zoeken"), validators=[Optional(), Length(max=100)])
     action = SelectField(_l("Soort handeling"), validators=[Optional()], validate_choice=False)
-    date_from = DateField(_l("Van"), validators=[Optional()])
-    date_to = DateField(_l("Tot en met"), validators=[Optional()])
+    date_from = date_field(_l("Van"), description=_l("Bijvoorbeeld 1-1-2026."))
+    date_to = date_field(_l("Tot en met"), description=_l("Bijvoorbeeld 31-12-2026."))
 
 
 ACTION_LABELS = {

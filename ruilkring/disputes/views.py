@@ -19,7 +19,7 @@ from ruilkring.disputes.forms import (
     StatusFilterForm,
     TextForm,
 )
-from ruilkring.disputes.models import Dispute, DisputeOutcome, DisputeStatus, EventKind
+from ruilkring.disputes.models import OPEN_STATUSES, Dispute, DisputeOutcome, DisputeStatus, EventKind
 from ruilkring.errors import DomainError
 from ruilkring.extensions import db
 from ruilkring.ledger.models import Transfer
@@ -116,6 +116,15 @@ def case(dispute_id: int):
     return _case_page(_dispute_or_404(dispute_id))
 
 
+def _refused_form(dispute: Dispute, action: str, form):
+    """A form that did not validate: drawn again with its errors, while the case is open
+    (a closed case draws no forms)."""
+    if dispute.status not in OPEN_STATUSES:
+        flash(_l("Dit geschil is gesloten."), "error")
+        return redirect(url_for("disputes.case", dispute_id=dispute.id))
+    return _case_page(dispute, {action: form})
+
+
 def _refused(dispute: Dispute, error: DomainError, action: str, form):
     """A refused step: an error about a field is shown at that field, with what was typed;
     any other (the case was closed meanwhile, say) above the case page."""
@@ -136,7 +145,7 @@ def act(dispute_id: int, action: str):
         abort(404)
     form = TEXT_FORMS[action]() if action in TEXT_FORMS else None
     if form is not None and not form.validate_on_submit():
-        return _case_page(dispute, {action: form})
+        return _refused_form(dispute, action, form)
     try:
         if action == "reageren":
             services.dispute_respond(dispute=dispute, author=g.member, body=form.body.data)
@@ -167,7 +176,7 @@ def resolve(dispute_id: int):
     dispute = _dispute_or_404(dispute_id)
     form = ResolveForm()
     if not form.validate_on_submit():
-        return _case_page(dispute, {"afhandelen": form})
+        return _refused_form(dispute, "afhandelen", form)
     try:
         run_ledger_transaction(lambda: services.dispute_resolve(
             dispute=dispute, resolved_by=current_user, outcome=DisputeOutcome(form.outcome.data),

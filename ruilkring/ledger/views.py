@@ -97,10 +97,12 @@ def pay():
     """Pay another member: fill in, confirm, done. The form's key makes a double submit harmless.
     ``?aan=<member id>&advertentie=<listing id>`` (from a conversation) pre-fills the form."""
     payer = _own_member()
-    q = request.args.get("q", "")
     form = PayForm(payee=request.args.get("aan", type=db_id), **_listing_defaults())
+    # The search narrows the list it shows; a sent form chooses from everyone (htmx may have
+    # narrowed the list by another name since the page was loaded with ?q=).
+    q = "" if form.is_submitted() else request.args.get("q", "")
     form.payee.choices = _member_choices(exclude=payer, q=q)
-    if q.strip() and len(form.payee.choices) == 2 and not form.is_submitted():
+    if q.strip() and len(form.payee.choices) == 2:
         form.payee.data = form.payee.choices[1][0]  # one name found: chosen, as the suggestions do
     form.ensure_key()
     listing = _ring_listing(form.listing_id.data)

@@ -570,7 +570,7 @@ def _plan_disputes(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
     if not batch.disputes and not batch.dispute_events:
         return
     plan.people = _people(ring, plan)
-    transfers = {record.source_id for record in batch.transfers}
+    transfers = {record.source_id: record for record in batch.transfers}
     key = functools.partial(import_key, ring=ring, format=batch.format, kind="t")
     already = _disputes_imported_before(ring, {key(source_id=record.transfer_id) for record in batch.disputes
                                                if key(source_id=record.transfer_id) in plan.existing_keys})
@@ -585,6 +585,10 @@ def _plan_disputes(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
             plan.problem(record, _("Geschil %(id)s staat er twee keer in.", id=record.source_id))
             continue
         ok = True
+        contested = transfers.get(record.transfer_id)
+        if not record.transfer_id:
+            plan.problem(record, _("Het nummer van de betwiste transactie (transfer_id) ontbreekt."))
+            ok = False
         for source_id in filter(None, (record.transfer_id, record.resolution_transfer_id)):
             if source_id not in transfers:
                 plan.problem(record, _("Transactie %(id)s staat niet in transfers.csv.", id=source_id))
@@ -592,8 +596,13 @@ def _plan_disputes(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
         if record.opened_by_id in SYSTEM_KINDS:
             plan.problem(record, _("Een geschil begint bij een lid, niet bij %(id)s.", id=record.opened_by_id))
             ok = False
+        elif _known(plan, record, record.opened_by_id):
+            if contested is not None and record.opened_by_id not in (contested.payer_id, contested.payee_id):
+                plan.problem(record, _("Lid %(member)s betaalde of ontving transactie %(id)s niet en kan er dus "
+                                       "geen geschil over beginnen.", member=record.opened_by_id, id=record.transfer_id))
+                ok = False
         else:
-            ok = _known(plan, record, record.opened_by_id) and ok
+            ok = False
         for value, allowed, what in ((record.reason, DisputeReason, _("Reden")),
                                      (record.asked, DisputeRequest, _("Verzoek")),
                                      (record.status, DisputeStatus, _("Status"))):
@@ -877,5 +886,7 @@ def _write_disputes(ring: Ring, format: str, plan: _Plan, members: dict[str, tup
     } for record, mediator in plan.disputes]), strict=True))
     _insert(DisputeEvent, [{
         "dispute_id": dispute_ids[event.dispute_id], "kind": EventKind(event.kind), "author_id": user(author),
-        "body": event.body.strip(), "private": event.private, "created_at": event.created_at,
+        # A coordinator's note is private whatever the file says, as in the app itself.
+        "body": event.body.strip(), "private": event.private or event.kind == EventKind.NOTE,
+        "created_at": event.created_at,
     } for event, author in plan.dispute_events])

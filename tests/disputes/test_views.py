@@ -213,6 +213,14 @@ def test_an_empty_response_gives_a_message(client, login, anna, bert, trade):
     assert [e.kind for e in reload(dispute).events] == [EventKind.OPENED]
 
 
+def test_a_refused_response_on_a_case_closed_meanwhile_says_it_is_closed(client, login, anna, bert, trade):
+    dispute = open_case(trade, anna)
+    run_ledger_transaction(lambda: dispute_services.dispute_withdraw(dispute=dispute, withdrawn_by=anna))
+    db.session.commit()
+    login(bert.user)
+    assert "Dit geschil is gesloten." in alerts(follow(client, act(client, dispute, "reageren", body=" ")))
+
+
 def test_a_refused_message_is_shown_again_with_what_was_typed(client, login, anna, trade, coby):
     dispute = open_case(trade, anna)
     login(coby.user)

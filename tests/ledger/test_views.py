@@ -349,6 +349,11 @@ def test_the_search_on_the_pay_page_is_a_form_of_its_own_that_narrows_the_list(c
     # Without JavaScript the page itself narrows the list; one name found is chosen.
     assert re.findall(r'<option( selected)? value="(\d*)"', html) == [("", ""), (" selected", str(bert.id))]
     assert 'value="bert"' in html
+    # A form sent from that page chooses from everyone: htmx may have narrowed the list by
+    # another name since, and a refused form keeps the member chosen.
+    carla = factories.MemberFactory(ring=ring, user__name="Carla Smit")
+    html = text(client.post(url(ring, "/betalen?q=bert"), data=pay_data(carla, amount="abc")))
+    assert field_error(html, "amount") and re.search(rf'<option selected value="{carla.id}">Carla Smit</option>', html)
     html = text(client.get(url(ring, "/betalen?q=niemand")))
     assert re.findall(r'<option(?: selected)? value="(\d*)"', html) == [""] and "Niemand gevonden met deze naam" in html
 

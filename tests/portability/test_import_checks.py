@@ -149,7 +149,7 @@ def test_disputes_come_with_their_timeline_and_only_once(target, coby, tmp_path)
         "disputes.csv": DISPUTES + "d1,t1,1,not_delivered,talk,in_mediation,bas de wit,2024-01-03T09:00:00+00:00,\n"
                                    "d2,t2,2,other,talk,withdrawn,,2024-01-04 10:00:00,2024-01-05T10:00:00Z\n",
         "dispute_events.csv": EVENTS + "d1,opened,Anja Bakker,Niet gekomen,false,2024-01-03T09:00:00+00:00\n"
-                                       "d1,note,Bas de Wit,Bellen,true,2024-01-06T09:00:00+00:00\n"
+                                       "d1,note,Bas de Wit,Bellen,false,2024-01-06T09:00:00+00:00\n"
                                        "d2,withdrawn,,,false,2024-01-05T10:00:00+00:00\n",
     })
 
@@ -164,7 +164,7 @@ def test_disputes_come_with_their_timeline_and_only_once(target, coby, tmp_path)
     assert first.last_activity_at.isoformat() == "2024-01-06T09:00:00+00:00"
     assert [(e.kind, e.author_id, e.body, e.private) for e in first.events] == [
         (EventKind.OPENED, people["Anja Bakker"].user_id, "Niet gekomen", False),
-        (EventKind.NOTE, people["Bas de Wit"].user_id, "Bellen", True)]
+        (EventKind.NOTE, people["Bas de Wit"].user_id, "Bellen", True)]  # a note is private, whatever the file says
     # A moment without a time zone is UTC, as the export writes them.
     assert (second.created_at.isoformat(), second.closed_at.isoformat()) == (
         "2024-01-04T10:00:00+00:00", "2024-01-05T10:00:00+00:00")
@@ -189,7 +189,10 @@ def test_disputes_that_cannot_be_imported_are_problems(target, coby, tmp_path):
         + "d6,t1,1,other,talk,resolved,Onbekend Persoon,2024-01-03T09:00:00+00:00,\n"
         + "d7,t1,1,other,talk,resolved,Anja Bakker,2024-01-03T09:00:00+00:00,\n"  # two members of that name
         + "d8,t1,1,other,talk,resolved,,gisteren,\n"
-        + "d1,t1,1,other,talk,resolved,,2024-01-03T09:00:00+00:00,\n",
+        + "d1,t1,1,other,talk,resolved,,2024-01-03T09:00:00+00:00,\n"
+        + "d9,,1,other,talk,resolved,,2024-01-03T09:00:00+00:00,\n"  # no transfer
+        + "d10,t1,3,other,talk,resolved,,2024-01-03T09:00:00+00:00,\n"  # not a party to t1
+        + "d11,t1,1,other,talk,resolved,,0001-01-01T00:00:00+01:00,\n",  # before the calendar in UTC
         "dispute_events.csv": EVENTS + "d99,opened,,,false,2024-01-03T09:00:00+00:00\n"
                                        "d1,shout,,,false,2024-01-03T09:00:00+00:00\n",
     })
@@ -214,6 +217,11 @@ def test_disputes_that_cannot_be_imported_are_problems(target, coby, tmp_path):
             ("disputes.csv", 9, ("Moment van openen 'gisteren' is geen moment; schrijf bijvoorbeeld "
                                  "2024-03-15T10:20:00+00:00.")),
             ("disputes.csv", 10, "Geschil d1 staat er twee keer in."),
+            ("disputes.csv", 11, "Het nummer van de betwiste transactie (transfer_id) ontbreekt."),
+            ("disputes.csv", 12, "Lid 3 betaalde of ontving transactie t1 niet en kan er dus geen geschil over "
+                                 "beginnen."),
+            ("disputes.csv", 13, ("Moment van openen '0001-01-01T00:00:00+01:00' is geen moment; schrijf "
+                                  "bijvoorbeeld 2024-03-15T10:20:00+00:00.")),
         ]
         assert snapshot() == before
 

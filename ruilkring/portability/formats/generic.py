@@ -94,10 +94,10 @@ def _moment(value: str, what: str, *, required: bool = True) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: in UTC it would fall outside the calendar
         raise RowError(_("%(what)s '%(value)s' is geen moment; schrijf bijvoorbeeld 2024-03-15T10:20:00+00:00.",
                          what=what, value=value)) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _optional_bool(value: str) -> bool | None:
