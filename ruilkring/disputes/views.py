@@ -106,6 +106,7 @@ def _case_page(dispute: Dispute, sent: dict | None = None) -> str:
         # A coordinator who is a party to the case is a party here: no private notes.
         events=selectors.timeline(dispute=dispute, include_private=coordinator and not is_party),
         text_forms=text_forms, assign_form=assign_form, resolve_form=resolve_form, is_party=is_party,
+        form=next(iter(sent.values()), None),  # the refused one, for the page title
         stale=selectors.is_stale(dispute), account_name=account_name, EventKind=EventKind,
     )
 

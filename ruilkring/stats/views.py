@@ -139,7 +139,7 @@ def contact_answer(tie_id: int):
         db.session.commit()
         message, error = _l("Dank u wel voor uw antwoord."), False
     if htmx_targets(f"contact-{tie.id}"):
-        return render_template("stats/_contact_done.html", tie=tie, announcement=message, announcement_error=error)
+        return render_template("stats/_contact_done.html", tie=tie, announcement=message)
     flash(message, "error" if error else "success")
     return redirect(url_for("members.home"))
 

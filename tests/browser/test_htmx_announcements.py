@@ -35,3 +35,4 @@ def test_admitting_a_member_is_announced_and_keeps_the_focus_on_the_row(page: Pa
     expect(page.locator("#messages")).to_have_attribute("aria-live", "polite")  # the region itself stayed
     expect(page.get_by_role("link", name="Nieuwe Nel")).to_be_focused()
     expect(page.get_by_role("row").filter(has_text="Nieuwe Nel")).to_contain_text("Nieuwe Nel is toegelaten.")
+    expect(page.locator(".alert")).to_have_count(0)  # said once on screen: in the row

@@ -230,6 +230,7 @@ def test_a_refused_message_is_shown_again_with_what_was_typed(client, login, ann
 
     assert response.status_code == 200
     assert field_error(response, "message-body") == "De tekst is te lang (hoogstens 5000 tekens)."
+    assert "<title>Niet goed ingevuld: " in text(response)
     html = text(response)
     assert re.search(r'<textarea [^>]*id="message-body"[^>]*>\s*' + re.escape(typed.strip()[:50]), html)
     assert field_error(html, "note-body") is None  # the note beside it stays empty, without error

@@ -343,7 +343,7 @@ def test_illegal_action_by_htmx_shows_the_message_in_the_row(coordinator_client,
     message = "Deze wijziging kan niet bij een lid met deze status."
     assert f'<p class="error">{message}</p>' in html
     # Read out through the page's live region, and the focus goes back to the row.
-    assert re.search(rf'<div id="messages" hx-swap-oob="innerHTML"><div class="alert alert--error">{message}</div>', html)
+    assert re.search(rf'<div id="messages" hx-swap-oob="innerHTML"><p class="visually-hidden">{message}</p>', html)
     assert re.search(rf'<a href="[^"]*/leden/{member.id}" autofocus>', html)
     assert member.status == MemberStatus.ACTIVE
 

@@ -256,7 +256,7 @@ def test_htmx_answer_returns_the_thread_fragment_with_an_empty_form(client, logi
     assert "Kunt u mijn fiets maken?" in html and "Zaterdag om tien uur" in html
     assert re.search(r"<textarea[^>]*>\s*</textarea>", html), "the form is reset"
     # Said in the page's live region; the focus goes back to the empty form.
-    assert '<div id="messages" hx-swap-oob="innerHTML"><div class="alert alert--success">Uw bericht is verstuurd.' in html
+    assert '<div id="messages" hx-swap-oob="innerHTML"><p class="visually-hidden">Uw bericht is verstuurd.' in html
     assert re.search(r"<textarea [^>]*autofocus", html)
     assert "HX-Request" in response.headers["Vary"] and "HX-Target" in response.headers["Vary"]
     assert count(Message) == 2

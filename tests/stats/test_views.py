@@ -106,8 +106,8 @@ def test_changing_the_period_with_htmx_returns_only_the_panels(app, kring, coord
     assert "<html" not in html and "Om op te volgen" not in html and 'id="dashboard-panels"' not in html
     assert html.lstrip().startswith('<h2 class="period-title">1 maart 2026 – 31 maart 2026</h2>')
     # The live region says which period is shown now; the panels themselves are not read out.
-    assert ('<div id="messages" hx-swap-oob="innerHTML"><div class="visually-hidden">'
-            "Cijfers van 1 maart 2026 tot en met 31 maart 2026.</div></div>") in html
+    assert ('<div id="messages" hx-swap-oob="innerHTML"><p class="visually-hidden">'
+            "Cijfers van 1 maart 2026 tot en met 31 maart 2026.</p></div>") in html
     assert headline(html, "Ruilen") == "0" and 'id="chart-members"' in html
     assert {"HX-Request", "HX-Target"} <= set(response.vary)
     # April as a month: the trades are back, with March as the previous period.
@@ -267,7 +267,7 @@ def test_contact_answer_with_htmx_returns_the_fragment(app, kring):
     assert "<html" not in html
     assert html.startswith(f'<div id="contact-{tie.id}" class="contact-question"><p>Dank u wel voor uw antwoord.</p>')
     # Read out through the page's live region; not kept for the next page as well.
-    assert '<div id="messages" hx-swap-oob="innerHTML"><div class="alert alert--success">Dank u wel' in html
+    assert '<div id="messages" hx-swap-oob="innerHTML"><p class="visually-hidden">Dank u wel' in html
     assert "Dank u wel voor uw antwoord." not in client.get(f"/kring/{ring.slug}/start").get_data(as_text=True)
     assert db.session.scalar(select(TieAnswer.answer)) == ContactAnswer.BY_SIGHT
 
