@@ -92,6 +92,17 @@ def account_open(*, member: Member) -> Account:
     return account
 
 
+def account_ids(*members: Member) -> dict[int, int]:
+    """Member id -> account id for ``members``, read in one query (the write path loads the
+    accounts itself); a missing account is opened as ``account_open`` does."""
+    ids = dict(db.session.execute(
+        select(Account.member_id, Account.id).where(Account.member_id.in_([m.id for m in members]))).all())
+    for member in members:
+        if member.id not in ids:
+            ids[member.id] = account_open(member=member).id
+    return ids
+
+
 def system_account(*, ring: Ring, kind: AccountKind) -> Account:
     """The ring's own account of this kind (the pot, or the opening-balance account)."""
     if kind == AccountKind.MEMBER:
@@ -438,8 +449,9 @@ def payment_create(
         raise DomainError(_l("U kunt niet aan uzelf betalen."), field="payee")
     if not description.strip():
         raise DomainError(_l("Schrijf erbij waarvoor u betaalt."), field="description")
+    accounts = account_ids(payer, payee)
     transfer = transfer_create(
-        payer_id=account_open(member=payer).id, payee_id=account_open(member=payee).id, amount=amount,
+        payer_id=accounts[payer.id], payee_id=accounts[payee.id], amount=amount,
         idempotency_key=idempotency_key, entered_by=payer.user, description=description,
         listing=listing,
     )
@@ -460,8 +472,9 @@ def coordinator_book(
         raise DomainError(_l("Schrijf een notitie: waarom boekt u dit voor de leden?"), field="note")
     if not description.strip():
         raise DomainError(_l("Schrijf erbij waarvoor betaald wordt."), field="description")
+    accounts = account_ids(payer, payee)
     transfer = transfer_create(
-        payer_id=account_open(member=payer).id, payee_id=account_open(member=payee).id, amount=amount,
+        payer_id=accounts[payer.id], payee_id=accounts[payee.id], amount=amount,
         idempotency_key=idempotency_key, entered_by=booked_by, description=description,
         reason=note, on_behalf_of=payer,
     )
@@ -753,15 +766,15 @@ def payment_request_accept(*, request: PaymentRequest, accepted_by: Member) -> T
     twice gives the same transfer (the request's id is the idempotency key)."""
     if accepted_by.id != request.payer_id:
         raise DomainError(_l("Alleen degene die moet betalen kan dit verzoek accepteren."))
-    payer_account = account_open(member=request.payer)
-    payee_account = account_open(member=request.payee)
-    _lock_accounts(db.session.connection(), payer_account.id, payee_account.id)
+    accounts = account_ids(request.payer, request.payee)
+    payer_id, payee_id = accounts[request.payer_id], accounts[request.payee_id]
+    _lock_accounts(db.session.connection(), payer_id, payee_id)
     request = _lock_request(request)
     if request.status == PaymentRequestStatus.ACCEPTED:
         return request.transfer
     _check_pending(request)
     transfer = transfer_create(
-        payer_id=payer_account.id, payee_id=payee_account.id, amount=request.amount,
+        payer_id=payer_id, payee_id=payee_id, amount=request.amount,
         idempotency_key=f"payment-request:{request.id}", entered_by=accepted_by.user,
         description=request.description, listing=request.listing,
     )

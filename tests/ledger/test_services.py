@@ -41,6 +41,15 @@ def test_payment_moves_balances_writes_two_entries_and_keeps_invariants(pair, ou
     assert mail["To"] == payee.user.email and "1:30" in mail["Subject"]
 
 
+def test_a_member_admitted_before_accounts_existed_gets_one_when_paid(pair):
+    payer, payee = pair
+    db.session.delete(payee.account)
+    db.session.commit()
+    assert services.account_ids(payer, payee).keys() == {payer.id, payee.id}
+    pay(payer, payee, 30)
+    assert (balance(payer), balance(payee)) == (-30, 30) and ledger_verify() == []
+
+
 def test_the_sessions_objects_follow_what_the_write_path_wrote(pair):
     """transfer_create writes in SQL past the ORM: the accounts in the session and the
     transfer it returns must still be what the database holds, before and after commit."""
