@@ -197,7 +197,7 @@ def test_htmx_request_gets_only_the_table(client, ring, actions):
     response = client.get(url(ring, "/beheer/logboek"), query_string={"q": "piet"}, headers=FRAGMENT)
     html = text(response)
     assert response.status_code == 200
-    assert "<html" not in html and html.lstrip().startswith('<div class="table-scroll"><table')
+    assert "<html" not in html and html.lstrip().startswith('<div class="table-scroll" tabindex="0"><table')
     assert [row["what"] for row in log_rows(response)] == ["lid toegelaten"]
     assert {"HX-Request", "HX-Target"} <= set(response.vary)
     # A filter it cannot use is said in the table, since the form is not drawn again.

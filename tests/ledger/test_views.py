@@ -781,7 +781,7 @@ def test_overview_filters_by_member_and_kind_with_htmx(client, login, ring, anna
     response = client.get(url(ring, f"/beheer/transacties?member={carla.id}&kind="), headers=headers)
     fragment = text(response)
     assert response.status_code == 200
-    assert "<html" not in fragment and fragment.lstrip().startswith('<div class="table-scroll"><table')
+    assert "<html" not in fragment and fragment.lstrip().startswith('<div class="table-scroll" tabindex="0"><table')
     assert [row[4] for row in table_rows(fragment) if row[0] != "Nr."] == ["boodschappen"]
     # A wrong date is shown as such on the page; the member filter still counts.
     html = text(client.get(url(ring, f"/beheer/transacties?member={carla.id}&date_from=2026-02-30")))

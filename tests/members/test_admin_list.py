@@ -151,7 +151,7 @@ def test_filters_combine_and_htmx_gets_only_the_table(coordinator_client, ring, 
     noord, _zuid = ring.neighbourhoods
     response = admin_list(coordinator_client, ring, headers=FRAGMENT, wijk=noord.id, at_limit="y")
     html = text(response)
-    assert "<html" not in html and html.lstrip().startswith('<div class="table-scroll"><table')
+    assert "<html" not in html and html.lstrip().startswith('<div class="table-scroll" tabindex="0"><table')
     assert set(admin_rows(response)) == {"Anna de Vries"}
     # Carla never traded but lives in Zuid; Coby (Noord) never traded either
     response = admin_list(coordinator_client, ring, wijk=noord.id, never_traded="y")

@@ -276,7 +276,7 @@ def test_admin_list_htmx_returns_only_the_table(coordinator_client, ring):
     html = text(response)
     assert response.status_code == 200
     assert "<html" not in html
-    assert html.lstrip().startswith('<div class="table-scroll"><table')
+    assert html.lstrip().startswith('<div class="table-scroll" tabindex="0"><table')
     assert "Zeger Zoekt" in html and "Aaf Actief" not in html
     assert {"HX-Request", "HX-Target"} <= set(response.vary)
 
