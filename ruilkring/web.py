@@ -134,8 +134,10 @@ def htmx_targets(target_id: str) -> bool:
 
 
 def page_or_fragment(page: str, fragment: str, target_id: str, **context) -> str:
-    """Render ``fragment`` alone for htmx requests aimed at ``target_id``, else ``page``."""
-    return render_template(fragment if htmx_targets(target_id) else page, **context)
+    """Render ``fragment`` alone for htmx requests aimed at ``target_id`` (with ``fragment``
+    true in its context), else ``page``."""
+    alone = htmx_targets(target_id)
+    return render_template(fragment if alone else page, fragment=alone, **context)
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -38,6 +38,10 @@ def test_an_unknown_kind_in_the_search_is_told_and_not_searched_for(app, ring, a
     assert response.status_code == 200
     assert field_error(response, "kind") == INVALID_CHOICE
     assert "Fietsen repareren" in text(response)
+    # Swapped in by htmx, the results say it themselves: the form is not drawn again.
+    fragment = text(client_as(app, anna.user).get(url(ring, f"/aanbod-en-vraag?q=fiets&kind={kind}"),
+                                                  headers={"HX-Request": "true", "HX-Target": "results"}))
+    assert "<html" not in fragment and f"Aanbod of vraag: {INVALID_CHOICE}" in fragment
 
 
 @pytest.mark.parametrize("status", ["   ", "onbekend"])
@@ -46,6 +50,9 @@ def test_an_unknown_status_in_the_member_list_is_told_and_not_filtered_on(app, r
     assert response.status_code == 200
     assert field_error(response, "status") == INVALID_CHOICE
     assert "Anna de Vries" in text(response)
+    fragment = text(client_as(app, coby.user).get(url(ring, f"/beheer/leden?status={status}"),
+                                                  headers={"HX-Request": "true", "HX-Target": "member-table"}))
+    assert "<html" not in fragment and f"Status: {INVALID_CHOICE}" in fragment
 
 
 @pytest.mark.parametrize("path", ["/beheer/logboek", "/beheer/logboek.csv"])
