@@ -218,8 +218,8 @@ def test_disputes_that_cannot_be_imported_are_problems(target, coby, tmp_path):
                                  "2024-03-15T10:20:00+00:00.")),
             ("disputes.csv", 10, "Geschil d1 staat er twee keer in."),
             ("disputes.csv", 11, "Het nummer van de betwiste transactie (transfer_id) ontbreekt."),
-            ("disputes.csv", 12, "Lid 3 betaalde of ontving transactie t1 niet en kan er dus geen geschil over "
-                                 "beginnen."),
+            ("disputes.csv", 12, ("Lid 3 betaalde of ontving transactie t1 niet en kan er dus geen geschil over "
+                                  "beginnen.")),
             ("disputes.csv", 13, ("Moment van openen '0001-01-01T00:00:00+01:00' is geen moment; schrijf "
                                   "bijvoorbeeld 2024-03-15T10:20:00+00:00.")),
         ]
