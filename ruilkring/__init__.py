@@ -40,6 +40,15 @@ def create_app(config: dict | None = None) -> Flask:
     extensions.htmx.init_app(app)
     extensions.mail.init_app(app)
     extensions.limiter.init_app(app)
+    extensions.talisman.init_app(
+        app,
+        # TLS ends at the proxy, which redirects http to https (docs/operations.md); HSTS
+        # is sent on https requests. The cookie settings stay those of ruilkring.config.
+        force_https=False,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=extensions.CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+    )
     i18n.init_app(app)
     _import_models()
     web.init_app(app)

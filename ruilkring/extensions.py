@@ -8,6 +8,7 @@ from flask_login import LoginManager
 from flask_mailman import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -34,3 +35,15 @@ babel = Babel()
 htmx = HTMX()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
+talisman = Talisman()
+
+# Everything the pages load comes from the site itself. Styles may be inline: the network
+# map colours its legend with style attributes, and the charts are SVG with a <style>.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}

@@ -171,7 +171,6 @@ def picture(listing_id: int, picture_id: int):
     picture = _picture_or_404(listing, picture_id)
     response = send_from_directory(pictures.upload_folder(), picture.filename, max_age=3600)
     response.cache_control.private = True  # what a viewer may see differs per viewer
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

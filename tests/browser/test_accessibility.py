@@ -21,6 +21,13 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """axe is injected into the pages as a script of their own, which the site's Content
+    Security Policy forbids (rightly): the browser lets it in for these tests only."""
+    return {**browser_context_args, "bypass_csp": True}
+
+
 @pytest.fixture
 def demo(create):
     def build():
