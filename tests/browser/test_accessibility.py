@@ -75,6 +75,11 @@ def test_axe_finds_nothing_on_the_pages_of_members_coordinators_and_the_gemeente
     page.goto(f"{ring}/betalen")
     page.get_by_role("button", name="Verder").click()  # a form refused: errors and summary
     found += axe(page, "refused pay form")
+    page.get_by_role("button", name="English").click()  # the same pages in English
+    for path in (f"{ring}/start", f"{ring}/betalen", f"{ring}/saldo"):
+        found += [f"(English) {line}" for line in violations(page, path)]
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_role("button", name="Nederlands").click()
     page.get_by_role("button", name="Uitloggen").click()
     log_in(page, "coordinator@example.org", DEMO_PASSWORD)
     for path in (f"{ring}/beheer", f"{ring}/beheer/leden", f"{ring}/beheer/transacties", f"{ring}/beheer/dashboard",
