@@ -2,7 +2,7 @@
 
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import g, has_request_context
 from flask_babel import format_date, get_locale, gettext
@@ -45,7 +45,7 @@ def period_from_args(args) -> tuple[str, Period, list[str]]:
     day = clock.now().date()
     if args.get("datum") and kind != "eigen":  # a period of one's own does not use it
         try:
-            asked = date.fromisoformat(args["datum"])
+            asked = read_day(args["datum"])
         except ValueError:
             notices.append(gettext("De datum %(value)s bestaat niet; u ziet de periode van vandaag.",
                                    value=args["datum"]))
@@ -79,10 +79,19 @@ def period_from_args(args) -> tuple[str, Period, list[str]]:
     return "kwartaal", Period.quarter(day.year, (day.month - 1) // 3 + 1), notices
 
 
+def read_day(value: str) -> date:
+    """A day as the browser's calendar sends it (``2026-03-01``) or as typed where there is no
+    calendar (``1-3-2026``); ValueError when it is neither or there is no such day."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return datetime.strptime(value, "%d-%m-%Y").date()
+
+
 def day_from_arg(value: str) -> date:
-    """A day from the query string (``2026-03-01``); ValueError when there is no such day or it
-    lies outside FIRST_DAY to LAST_DAY."""
-    day = date.fromisoformat(value)
+    """A day from the query string (see ``read_day``); ValueError when there is no such day or
+    it lies outside FIRST_DAY to LAST_DAY."""
+    day = read_day(value)
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ValueError(value)
     return day

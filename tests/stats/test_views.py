@@ -133,6 +133,13 @@ def test_a_custom_period_and_nonsense_fall_back_sensibly(app, kring, coordinator
     html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=2026-02-01&tot=2026-03-31",
                       headers=PANELS).get_data(as_text=True)
     assert "1 februari 2026 – 31 maart 2026" in html and 'role="status"' not in html
+    # Typed the Dutch way, where the browser has no calendar: the same.
+    html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=1-2-2026&tot=31-03-2026",
+                      headers=PANELS).get_data(as_text=True)
+    assert "1 februari 2026 – 31 maart 2026" in html and 'role="status"' not in html
+    html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=maand&datum=15-2-2026",
+                      headers=PANELS).get_data(as_text=True)
+    assert "1 februari 2026 – 28 februari 2026" in html
     # Nonsense gets the quarter of today, and says so.
     html = client.get(f"/kring/{ring.slug}/beheer/dashboard?periode=eigen&van=morgen&datum=gisteren",
                       headers=PANELS).get_data(as_text=True)
