@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
+INT_MAX = 2**31 - 1  # the largest value of an integer column (PostgreSQL's integer)
+
 
 class UTCDateTime(TypeDecorator):
     """Stores UTC without zone (SQLite keeps no zones) and always returns aware UTC."""

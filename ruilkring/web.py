@@ -13,17 +13,17 @@ from sqlalchemy.exc import DataError
 from werkzeug.routing import IntegerConverter
 
 from ruilkring.extensions import db, htmx, login_manager
+from ruilkring.types import INT_MAX
 
 log = logging.getLogger(__name__)
 
-MAX_ID = 2**31 - 1  # the largest value of an integer column on PostgreSQL
 
 
 class IdConverter(IntegerConverter):
     """``<int:...>`` in routes: a number past what an id column holds names nothing (404)."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_ID)
+        kwargs.setdefault("max", INT_MAX)
         super().__init__(map, *args, **kwargs)
 
 
@@ -31,7 +31,7 @@ def db_id(value: str) -> int:
     """``type=`` for ids in query strings (``request.args.get("aan", type=db_id)``): None
     for anything that is not a positive number an id column can hold."""
     number = int(value)
-    if not 0 < number <= MAX_ID:
+    if not 0 < number <= INT_MAX:
         raise ValueError(value)
     return number
 
@@ -133,9 +133,9 @@ def htmx_targets(target_id: str) -> bool:
     return bool(htmx) and htmx.target == target_id
 
 
-def page_or_fragment(page: str, fragment: str, target_id: str, **context) -> str:
+def page_or_fragment(page: str, fragment: str, target_id: str, /, **context) -> str:
     """Render ``fragment`` alone for htmx requests aimed at ``target_id`` (with ``fragment``
-    true in its context), else ``page``."""
+    true in its context), else ``page``. (Positional only: a context may hold a ``page``.)"""
     alone = htmx_targets(target_id)
     return render_template(fragment if alone else page, fragment=alone, **context)
 

@@ -10,9 +10,10 @@ from ruilkring.ledger.services import MAX_AMOUNT
 from ruilkring.ledger.services import MAX_DESCRIPTION as MAX_TRANSFER_DESCRIPTION
 from ruilkring.listings.services import MAX_DESCRIPTION as MAX_LISTING_DESCRIPTION
 from ruilkring.listings.services import MAX_TITLE
+from ruilkring.types import INT_MAX
 
 # Row ids fit PostgreSQL's integer.
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Field(ge=1, le=INT_MAX)]
 Minutes = Annotated[int, Field(description="An amount of time in minutes (90 is 1:30).")]
 
 

@@ -14,7 +14,7 @@ from ruilkring.audit import selectors
 from ruilkring.extensions import db
 from ruilkring.forms import date_field
 from ruilkring.spreadsheet import csv_download
-from ruilkring.web import htmx_targets
+from ruilkring.web import page_or_fragment
 
 bp = ring_blueprint("audit", __name__)
 
@@ -87,10 +87,8 @@ def index():
     """Every coordinator and admin action in the ring: who, what, when, old and new, why."""
     form, query = _filtered()
     page = db.paginate(query, per_page=50, error_out=False)
-    context = dict(form=form, page=page, values=_values, coordinator_view=True)
-    if htmx_targets("audit-table"):
-        return render_template("audit/_table.html", fragment=True, **context)
-    return render_template("audit/index.html", **context)
+    return page_or_fragment("audit/index.html", "audit/_table.html", "audit-table",
+                            form=form, page=page, values=_values, coordinator_view=True)
 
 
 @bp.route("/beheer/logboek.csv")

@@ -45,7 +45,7 @@ from ruilkring.ledger.models import (
 from ruilkring.listings.models import Listing
 from ruilkring.members.selectors import member_directory, ring_member
 from ruilkring.spreadsheet import csv_download
-from ruilkring.web import db_id, htmx_targets, query_args
+from ruilkring.web import db_id, htmx_targets, page_or_fragment, query_args
 
 bp = ring_blueprint("ledger", __name__)
 
@@ -258,10 +258,8 @@ def _statement_context(member):
 def statement():
     """The member's own balance, limits and all transfers with running balance."""
     member = _own_member()
-    context = _statement_context(member)
-    if htmx_targets("statement-more"):
-        return render_template("ledger/_statement_rows.html", fragment=True, **context)
-    return render_template("ledger/statement.html", **context)
+    return page_or_fragment("ledger/statement.html", "ledger/_statement_rows.html", "statement-more",
+                            **_statement_context(member))
 
 
 @bp.route("/leden/<int:member_id>/saldo")
@@ -269,10 +267,8 @@ def statement():
 def member_statement(member_id: int):
     """A coordinator reads any member's statement."""
     member = ring_member_or_404(member_id)
-    context = _statement_context(member)
-    if htmx_targets("statement-more"):
-        return render_template("ledger/_statement_rows.html", fragment=True, **context)
-    return render_template("ledger/statement.html", **context)
+    return page_or_fragment("ledger/statement.html", "ledger/_statement_rows.html", "statement-more",
+                            **_statement_context(member))
 
 
 def _statement_csv(member) -> Response:

@@ -36,7 +36,7 @@ from ruilkring.listings.forms import (
 )
 from ruilkring.listings.models import Category, Listing, ListingPicture, ListingStatus
 from ruilkring.members.selectors import member_directory
-from ruilkring.web import db_id, htmx_targets
+from ruilkring.web import db_id, page_or_fragment
 
 bp = ring_blueprint("listings", __name__)
 
@@ -83,10 +83,7 @@ def index():
         category_id=form.category.data, neighbourhood_id=form.wijk.data, new_this_week=bool(form.new.data),
         sort=form.sort.data or "newest", viewer=g.member, page=None, per_page=PER_PAGE,
     )
-    context = dict(form=form, page=page)
-    if htmx_targets("results"):
-        return render_template("listings/_results.html", fragment=True, **context)
-    return render_template("listings/index.html", **context)
+    return page_or_fragment("listings/index.html", "listings/_results.html", "results", form=form, page=page)
 
 
 @bp.route("/aanbod-en-vraag/nieuw", methods=["GET", "POST"])

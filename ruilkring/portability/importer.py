@@ -98,11 +98,11 @@ from ruilkring.portability.records import (
     TransferRecord,
 )
 from ruilkring.rings.models import Ring
+from ruilkring.types import INT_MAX
 
 # progress(items, length, label) -> a context manager yielding the items (click.progressbar fits)
 Progress = Callable[[Iterable, int, str], AbstractContextManager]
 MAX_KEY = 80
-INT32 = 2**31 - 1  # PostgreSQL's integer
 FIRST_YEAR, LAST_YEAR = 1970, 2100  # dates outside are typing errors (and 9999 overflows)
 NOT_ADMITTED = (MemberStatus.PENDING, MemberStatus.DECLINED)
 SYSTEM_KINDS = {SYSTEM_POT: AccountKind.POT, SYSTEM_OPENING: AccountKind.OPENING}
@@ -282,7 +282,7 @@ def _fits(plan: _Plan, record, value: str, column, what: str) -> bool:
 
 def _integer(plan: _Plan, record, value: int | None, what: str) -> bool:
     """Does ``value`` fit an integer column? If not, a problem."""
-    if value is None or -INT32 - 1 <= value <= INT32:
+    if value is None or -INT_MAX - 1 <= value <= INT_MAX:
         return True
     plan.problem(record, _("%(what)s %(value)d kan niet kloppen: het getal is te groot om op te slaan.",
                            what=what, value=value))
@@ -339,7 +339,7 @@ def _plan_members(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
             plan.problem(record, _("De ondergrens moet 0 of lager zijn."))
         if record.max_balance is not None and record.max_balance < 0:
             plan.problem(record, _("De bovengrens moet 0 of hoger zijn."))
-        if record.balance is not None and abs(record.balance) > INT32:
+        if record.balance is not None and abs(record.balance) > INT_MAX:
             plan.problem(record, _("Het saldo is onleesbaar groot."))
         email = normalise_email(record.email)
         if not email:
@@ -545,7 +545,7 @@ def _plan_listings(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
         ok = _fits(plan, record, record.category, Category.__table__.c.name, _("De naam van de categorie")) and ok
         ok = _sane_date(plan, record, record.created_on, _("Datum van plaatsen")) and ok
         ok = _sane_date(plan, record, record.valid_until, _("Geldig tot")) and ok
-        if record.time_estimate is not None and not 0 < record.time_estimate <= INT32:
+        if record.time_estimate is not None and not 0 < record.time_estimate <= INT_MAX:
             plan.problem(record, _("De tijdsduur moet groter dan 0 zijn."))
             ok = False
         if not ok:
@@ -599,7 +599,8 @@ def _plan_disputes(ring: Ring, batch: ImportBatch, plan: _Plan) -> None:
         elif _known(plan, record, record.opened_by_id):
             if contested is not None and record.opened_by_id not in (contested.payer_id, contested.payee_id):
                 plan.problem(record, _("Lid %(member)s betaalde of ontving transactie %(id)s niet en kan er dus "
-                                       "geen geschil over beginnen.", member=record.opened_by_id, id=record.transfer_id))
+                                       "geen geschil over beginnen.",
+                                       member=record.opened_by_id, id=record.transfer_id))
                 ok = False
         else:
             ok = False

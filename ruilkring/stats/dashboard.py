@@ -2,7 +2,7 @@
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask import g, has_request_context
 from flask_babel import format_date, get_locale, gettext
@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from ruilkring import clock
 from ruilkring.extensions import db
+from ruilkring.forms import read_day
 from ruilkring.ledger.models import Transfer
 from ruilkring.listings.models import Category
 from ruilkring.members.models import Member
@@ -77,15 +78,6 @@ def period_from_args(args) -> tuple[str, Period, list[str]]:
     if kind == "jaar":
         return kind, Period.year(day.year), notices
     return "kwartaal", Period.quarter(day.year, (day.month - 1) // 3 + 1), notices
-
-
-def read_day(value: str) -> date:
-    """A day as the browser's calendar sends it (``2026-03-01``) or as typed where there is no
-    calendar (``1-3-2026``); ValueError when it is neither or there is no such day."""
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return datetime.strptime(value, "%d-%m-%Y").date()
 
 
 def day_from_arg(value: str) -> date:
